@@ -1,0 +1,47 @@
+"""BoringSSL's crypto and ssl libraries from Debian's source tree, optionally with prefixed symbols."""
+
+load(
+    "@boringssl//:BUILD.generated.bzl",
+    "crypto_headers",
+    "crypto_internal_headers",
+    "crypto_sources",
+    "crypto_sources_linux_x86_64",
+    "fips_fragments",
+    "ssl_headers",
+    "ssl_internal_headers",
+    "ssl_sources",
+)
+
+# -w only keeps the build log readable: this is third-party code we do not edit.
+COPTS = [
+    "-D_XOPEN_SOURCE=700",
+    "-Wa,--noexecstack",
+    "-fno-common",
+    "-w",
+]
+
+def boringssl_libs(name, crypto, ssl, defines = [], extra_hdrs = [], includes = [], visibility = None):
+    """Declares `crypto` (libcrypto) and `ssl` (libssl) as static cc_libraries.
+
+    `name` is unused beyond documentation; `defines` propagate to dependents (BORINGSSL_PREFIX).
+    """
+    native.cc_library(
+        name = crypto,
+        srcs = crypto_sources + crypto_internal_headers + crypto_sources_linux_x86_64,
+        hdrs = crypto_headers + fips_fragments + extra_hdrs,
+        copts = COPTS + ["-std=gnu11"],
+        defines = defines,
+        includes = ["src/include"] + includes,
+        linkopts = ["-lpthread"],
+        linkstatic = True,
+        visibility = visibility,
+    )
+    native.cc_library(
+        name = ssl,
+        srcs = ssl_sources + ssl_internal_headers,
+        hdrs = ssl_headers,
+        copts = COPTS,
+        linkstatic = True,
+        visibility = visibility,
+        deps = [":" + crypto],
+    )
