@@ -66,7 +66,8 @@ def _system_libs_impl(rctx):
         build.append(")")
         build.append("")
     for name, libs in rctx.attr.plain_libs.items():
-        build.append("cc_library(name = %r, linkopts = %r)" % (name, ["-l" + lib for lib in libs]))
+        build.append("cc_library(name = %r, linkopts = %r, deps = %r)" %
+                     (name, ["-l" + lib for lib in libs], [":" + d for d in rctx.attr.plain_lib_deps.get(name, [])]))
     for name in rctx.attr.header_only:
         build.append("cc_library(name = %r)" % name)
     rctx.file("WORKSPACE", "")
@@ -77,6 +78,7 @@ system_libs = repository_rule(
     attrs = {
         "libs": attr.string_list_dict(doc = "target name -> pkg-config modules."),
         "plain_libs": attr.string_list_dict(doc = "target name -> libraries without a .pc file."),
+        "plain_lib_deps": attr.string_list_dict(doc = "plain_libs target -> targets of this repository it needs."),
         "header_only": attr.string_list(doc = "targets for header-only libraries under /usr/include."),
     },
     doc = "cc_library targets for Debian's -dev packages, from pkg-config at fetch time. " +
