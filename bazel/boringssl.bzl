@@ -23,7 +23,14 @@ COPTS = [
 def boringssl_libs(name, crypto, ssl, defines = [], extra_hdrs = [], includes = [], visibility = None):
     """Declares `crypto` (libcrypto) and `ssl` (libssl) as static cc_libraries.
 
-    `name` is unused beyond documentation; `defines` propagate to dependents (BORINGSSL_PREFIX).
+    Args:
+      name: a name for the pair (documentation only).
+      crypto: name of the libcrypto target.
+      ssl: name of the libssl target.
+      defines: defines that propagate to dependents (BORINGSSL_PREFIX).
+      extra_hdrs: additional headers of libcrypto (the prefix headers).
+      includes: additional include directories of libcrypto.
+      visibility: visibility of both targets.
     """
     native.cc_library(
         name = crypto,

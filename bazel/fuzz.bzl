@@ -8,6 +8,16 @@
 """
 
 def cc_fuzz_test(name, srcs, deps = [], corpus = [], replay_mutations = 2000, **kwargs):
+    """A replay cc_test `name` and a libFuzzer binary `name`_libfuzzer for one fuzz function.
+
+    Args:
+      name: the cc_test; the libFuzzer binary is `name` + "_libfuzzer".
+      srcs: sources defining LLVMFuzzerTestOneInput.
+      deps: their dependencies.
+      corpus: seed input files.
+      replay_mutations: deterministic mutations the cc_test feeds after the corpus.
+      **kwargs: passed to the cc_test (size, tags, ...).
+    """
     native.cc_test(
         name = name,
         srcs = srcs,

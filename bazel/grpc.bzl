@@ -56,6 +56,13 @@ def cc_grpc_library(name, proto, cc_proto, visibility = None, testonly = None):
     """C++ gRPC service stubs for `proto`, linked against `cc_proto` and Debian's grpc++.
 
     Must be declared in the same package as the .proto files, which must not use strip_import_prefix.
+
+    Args:
+      name: the cc_library with the stubs (`<file>.grpc.pb.h`).
+      proto: the proto_library with the services.
+      cc_proto: the cc_proto_library of `proto`.
+      visibility: visibility of the cc_library.
+      testonly: whether the targets are testonly.
     """
     _grpc_stubs(name = name + "_gen", proto = proto, testonly = testonly)
     native.filegroup(name = name + "_hdrs", srcs = [":" + name + "_gen"], output_group = "hdrs", testonly = testonly)

@@ -51,6 +51,7 @@ def _system_libs_impl(rctx):
         includes = []
         for flag in _dedup(_pkg_config(rctx, modules, "--cflags-only-I")):
             directory = flag[2:]
+
             # GCC's default search path; re-adding it as -isystem could put Debian's OpenSSL
             # headers ahead of BoringSSL's.
             if directory in ("/usr/include", "/usr/include/x86_64-linux-gnu"):
