@@ -17,12 +17,12 @@
 
 // Evaluates `expr` (an absl::Status) once; returns it from the enclosing
 // function if not OK.
-#define RETURN_IF_ERROR(expr)                                                  \
-  do {                                                                         \
-    ::absl::Status coldstart_status_macro_status = (expr);                     \
-    if (!coldstart_status_macro_status.ok()) {                                 \
-      return coldstart_status_macro_status;                                    \
-    }                                                                          \
+#define RETURN_IF_ERROR(expr)                              \
+  do {                                                     \
+    ::absl::Status coldstart_status_macro_status = (expr); \
+    if (!coldstart_status_macro_status.ok()) {             \
+      return coldstart_status_macro_status;                \
+    }                                                      \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>) once; on error returns its status
@@ -33,11 +33,11 @@
       COLDSTART_STATUS_CONCAT(coldstart_statusor_macro_value_, __LINE__), lhs, \
       rexpr)
 
-#define COLDSTART_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)                  \
-  auto statusor = (rexpr);                                                     \
-  if (!statusor.ok()) {                                                        \
-    return std::move(statusor).status();                                       \
-  }                                                                            \
+#define COLDSTART_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                                    \
+  if (!statusor.ok()) {                                       \
+    return std::move(statusor).status();                      \
+  }                                                           \
   lhs = *std::move(statusor)
 
-#endif // COLDSTART_LIB_STATUS_MACROS_H_
+#endif  // COLDSTART_LIB_STATUS_MACROS_H_

@@ -11,15 +11,13 @@ namespace coldstart {
 namespace {
 
 absl::StatusOr<int> Half(int value) {
-  if (value % 2 != 0)
-    return absl::InvalidArgumentError("odd");
+  if (value % 2 != 0) return absl::InvalidArgumentError("odd");
   return value / 2;
 }
 
 absl::Status Check(int value, int *calls) {
   ++*calls;
-  if (value < 0)
-    return absl::FailedPreconditionError("negative");
+  if (value < 0) return absl::FailedPreconditionError("negative");
   return absl::OkStatus();
 }
 
@@ -36,8 +34,7 @@ absl::Status CheckTwice(int value, int *calls) {
 }
 
 absl::StatusOr<std::unique_ptr<std::string>> MakeOwned(bool ok) {
-  if (!ok)
-    return absl::NotFoundError("none");
+  if (!ok) return absl::NotFoundError("none");
   return std::make_unique<std::string>("owned");
 }
 
@@ -71,5 +68,5 @@ TEST(StatusMacros, AssignOrReturnMovesMoveOnlyValues) {
   EXPECT_EQ(UseOwned(false).status().code(), absl::StatusCode::kNotFound);
 }
 
-} // namespace
-} // namespace coldstart
+}  // namespace
+}  // namespace coldstart
