@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -145,9 +146,14 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
 }
 
 absl::Status PrivateSecretService::Start() {
+  // Unix socket paths are limited to 108 bytes, and Bazel's TEST_TMPDIR can
+  // be longer: the sockets (bus, keyring control) go under a short /tmp dir.
+  char short_dir[] = "/tmp/coldstart-ss-XXXXXX";
+  if (mkdtemp(short_dir) == nullptr) return Errno("mkdtemp /tmp");
+  socket_dir_ = short_dir;
   const std::string home = work_dir_ + "/home";
-  const std::string runtime = work_dir_ + "/runtime";
-  const std::string bus_dir = work_dir_ + "/bus";
+  const std::string runtime = socket_dir_ + "/run";
+  const std::string bus_dir = socket_dir_ + "/bus";
   for (const std::string& dir : {work_dir_, home, runtime, bus_dir}) {
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return Errno("mkdir " + dir);
@@ -256,6 +262,11 @@ absl::Status PrivateSecretService::Start() {
 void PrivateSecretService::Stop() {
   Terminate(keyring_pid_);
   Terminate(dbus_pid_);
+  if (!socket_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(socket_dir_, ignored);
+    socket_dir_.clear();
+  }
 }
 
 }  // namespace coldstart

@@ -34,6 +34,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
 // (DBUS_SESSION_BUS_ADDRESS, HOME, XDG_RUNTIME_DIR, ...) at it, so it must
 // run before anything in the process connects to the session bus. The bus
 // has no service activation, so nothing else gets started behind our back.
+// Sockets live in a fresh short directory under /tmp, removed by Stop().
 class PrivateSecretService {
  public:
   explicit PrivateSecretService(std::string work_dir)
@@ -54,6 +55,7 @@ class PrivateSecretService {
 
  private:
   std::string work_dir_;
+  std::string socket_dir_;
   std::string bus_address_;
   pid_t dbus_pid_ = -1;
   pid_t keyring_pid_ = -1;
