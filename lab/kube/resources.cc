@@ -51,16 +51,16 @@ const std::vector<ResourceType>& BuiltinResourceTypes() {
       Builtin("", "v1", "ServiceAccount", "serviceaccounts", true, {"sa"}),
       Builtin("", "v1", "Endpoints", "endpoints", true, {"ep"}),
       Builtin("", "v1", "Event", "events", true, {"ev"}),
-      Builtin("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
-              true, {"pvc"}, true),
-      Builtin("", "v1", "PersistentVolume", "persistentvolumes", false,
-              {"pv"}, true),
-      Builtin("apps", "v1", "Deployment", "deployments", true, {"deploy"},
-              true, {"all"}),
+      Builtin("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true,
+              {"pvc"}, true),
+      Builtin("", "v1", "PersistentVolume", "persistentvolumes", false, {"pv"},
+              true),
+      Builtin("apps", "v1", "Deployment", "deployments", true, {"deploy"}, true,
+              {"all"}),
       Builtin("apps", "v1", "DaemonSet", "daemonsets", true, {"ds"}, true,
               {"all"}),
-      Builtin("apps", "v1", "StatefulSet", "statefulsets", true, {"sts"},
-              true, {"all"}),
+      Builtin("apps", "v1", "StatefulSet", "statefulsets", true, {"sts"}, true,
+              {"all"}),
       Builtin("apps", "v1", "ReplicaSet", "replicasets", true, {"rs"}, true,
               {"all"}),
       Builtin("storage.k8s.io", "v1", "StorageClass", "storageclasses", false,
@@ -69,8 +69,8 @@ const std::vector<ResourceType>& BuiltinResourceTypes() {
       Builtin("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false),
       Builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
               "customresourcedefinitions", false, {"crd", "crds"}, true),
-      Builtin("rbac.authorization.k8s.io", "v1", "ClusterRole",
-              "clusterroles", false),
+      Builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles",
+              false),
       Builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding",
               "clusterrolebindings", false),
       Builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
@@ -115,9 +115,9 @@ absl::StatusOr<std::vector<ResourceType>> ResourceTypesFromCrd(
     }
   }
   if (scope != "Namespaced" && scope != "Cluster") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "spec.scope: Unsupported value: \"", scope,
-        "\": supported values: \"Cluster\", \"Namespaced\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.scope: Unsupported value: \"", scope,
+                     "\": supported values: \"Cluster\", \"Namespaced\""));
   }
   base.namespaced = scope == "Namespaced";
   if (base.singular.empty()) {

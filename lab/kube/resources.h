@@ -57,8 +57,7 @@ const std::vector<ResourceType>& BuiltinResourceTypes();
 // The resource types a CustomResourceDefinition object declares (one per
 // served version). InvalidArgument naming the missing field when the CRD
 // lacks group, names.plural, names.kind, scope or versions.
-absl::StatusOr<std::vector<ResourceType>> ResourceTypesFromCrd(
-    const Json& crd);
+absl::StatusOr<std::vector<ResourceType>> ResourceTypesFromCrd(const Json& crd);
 
 }  // namespace coldstart::lab
 
