@@ -1,5 +1,6 @@
 #include "lab/echo/echo_module.h"
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -109,9 +110,16 @@ absl::Status EchoModule::Start(ModuleContext& context) {
     ChildSpec spec;
     spec.name = "echo-child";
     spec.argv = {child->second};
-    auto secret = context.options.find("child_secret");
-    if (secret != context.options.end())
-      spec.stdin_data = secret->second + "\n";
+    // The secret comes from labd's environment, never from argv.
+    auto secret_env = context.options.find("child_secret_env");
+    if (secret_env != context.options.end()) {
+      const char* value = std::getenv(secret_env->second.c_str());
+      if (value == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "echo: environment variable ", secret_env->second, " is not set"));
+      }
+      spec.stdin_data = absl::StrCat(value, "\n");
+    }
     RETURN_IF_ERROR(context.processes->Start(spec).status());
     child_started_ = true;
     context.log(absl::StrCat("echo: started child echo-child (", child->second,

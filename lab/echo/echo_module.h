@@ -13,9 +13,10 @@
 //                        from the world state
 // Faults: every frame kind; task_error and proxmox_lock_timeout SHAPE_TASK end
 // the /things task with their text.
-// Option "child": an executable started (no arguments) as child "echo-child"
-// with the secret option "child_secret" on its stdin; stopped with the
-// module.
+// Option "child": an executable started (no arguments) as child "echo-child",
+// stopped with the module. Option "child_secret_env": the name of an
+// environment variable of labd whose value the child gets on stdin (the
+// pattern for handing a child a secret without putting it in any argv).
 #ifndef COLDSTART_LAB_ECHO_ECHO_MODULE_H_
 #define COLDSTART_LAB_ECHO_ECHO_MODULE_H_
 

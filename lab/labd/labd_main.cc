@@ -2,7 +2,7 @@
 //
 //   labd --spec testdata/lab.txtpb --workdir /tmp/lab [--time-scale 0.01]
 //        [--faults FILE] [--ready-file FILE] [--admin HOST:PORT] [--any-port]
-//        [--modules echo,pve] [--module-opt echo.child=/path]
+//        [--modules echo,pve] [--module-opt echo.child=/path,echo.k=v]
 //   labd --print-critical-path [--time-scale X]
 //   labd --list-modules
 //
@@ -34,7 +34,8 @@ ABSL_FLAG(bool, any_port, false, "Bind every listener to a free port");
 ABSL_FLAG(std::vector<std::string>, modules, {},
           "Modules to run (default: all)");
 ABSL_FLAG(std::vector<std::string>, module_opt, {},
-          "MODULE.KEY=VALUE options for modules");
+          "Comma-separated MODULE.KEY=VALUE options for modules (values "
+          "without commas; the last --module-opt wins)");
 ABSL_FLAG(bool, print_critical_path, false,
           "Print the ideal cold-start critical path and exit");
 ABSL_FLAG(bool, list_modules, false, "Print the registered modules and exit");
