@@ -23,6 +23,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "lib/field_path.h"
+#include "lib/textproto.h"
 
 namespace coldstart {
 namespace {
@@ -31,30 +32,6 @@ using ::coldstart::v1::Cluster;
 using ::google::protobuf::Descriptor;
 using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::TextFormat;
-
-class CollectingErrors : public google::protobuf::io::ErrorCollector {
- public:
-  explicit CollectingErrors(absl::string_view filename) : filename_(filename) {}
-
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    // Protobuf reports 0-based positions; -1 means "no position".
-    if (line < 0) {
-      lines_.push_back(absl::StrCat(filename_, ": ", message));
-    } else {
-      lines_.push_back(absl::StrCat(filename_, ":", line + 1, ":", column + 1,
-                                    ": ", message));
-    }
-  }
-  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
-                  const std::string& message) override {}
-
-  std::string Joined() const { return absl::StrJoin(lines_, "\n"); }
-
- private:
-  std::string filename_;
-  std::vector<std::string> lines_;
-};
 
 // Best effort: the schema_version of a text that failed to parse, read with
 // unknown fields allowed. nullopt if even that fails.
@@ -117,16 +94,14 @@ absl::StatusOr<ParsedCluster> ParseClusterText(absl::string_view text,
   ParsedCluster parsed;
   parsed.filename = std::string(filename);
   parsed.tree_ = std::make_unique<TextFormat::ParseInfoTree>();
-  CollectingErrors errors(filename);
-  TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  parser.WriteLocationsTo(parsed.tree_.get());
-  if (!parser.ParseFromString(std::string(text), &parsed.cluster)) {
+  absl::Status parse_status =
+      ParseTextProto(text, filename, &parsed.cluster, parsed.tree_.get());
+  if (!parse_status.ok()) {
     std::optional<uint32_t> version = LenientSchemaVersion(text);
     if (version && *version > kSchemaVersion) {
       return NewerSchemaError(filename, *version);
     }
-    return absl::InvalidArgumentError(errors.Joined());
+    return parse_status;
   }
   if (parsed.cluster.schema_version() > kSchemaVersion) {
     return NewerSchemaError(filename, parsed.cluster.schema_version());

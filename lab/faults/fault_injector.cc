@@ -7,29 +7,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
+#include "lib/status_macros.h"
+#include "lib/textproto.h"
 #include "re2/re2.h"
 
 namespace coldstart::lab {
 namespace {
-
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  explicit CollectErrors(absl::string_view filename) : filename_(filename) {}
-  void AddError(int line, int column, const std::string& message) override {
-    errors_.push_back(
-        absl::StrCat(filename_, ":", line + 1, ":", column + 1, ": ", message));
-  }
-  void AddWarning(int line, int column, const std::string& message) override {
-    AddError(line, column, message);
-  }
-  std::string Joined() const { return absl::StrJoin(errors_, "\n"); }
-
- private:
-  std::string filename_;
-  std::vector<std::string> errors_;
-};
 
 absl::Status RuleError(const FaultRule& rule, absl::string_view what) {
   return absl::InvalidArgumentError(
@@ -59,12 +42,7 @@ bool Fires(const FaultRule& rule, uint64_t call, std::mt19937_64& random) {
 absl::StatusOr<FaultFile> ParseFaultFile(absl::string_view text,
                                          absl::string_view filename) {
   FaultFile file;
-  CollectErrors errors(filename);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(text), &file)) {
-    return absl::InvalidArgumentError(errors.Joined());
-  }
+  RETURN_IF_ERROR(ParseTextProto(text, filename, &file));
   return file;
 }
 
