@@ -1,6 +1,8 @@
 #include "lab/modules.h"
 
 #include "lab/echo/echo_module.h"
+#include "lab/factory/factory_module.h"
+#include "lab/pve/pve_module.h"
 
 namespace coldstart::lab {
 
@@ -8,7 +10,15 @@ const std::vector<ModuleRegistration>& RegisteredModules() {
   static const auto* const kModules = new std::vector<ModuleRegistration>{
       {"echo", "example module: GET /echo, POST /things (async task)",
        [] { return std::make_unique<EchoModule>(); }},
-      // Next: factory, pve, talos, kube, route53, headscale (their issues).
+      {"factory",
+       "Talos Image Factory: POST /schematics, GET /image/{id}/{ver}/"
+       "nocloud-amd64.qcow2 (HTTPS, lab CA)",
+       [] { return std::make_unique<FactoryModule>(); }},
+      {"pve",
+       "Proxmox VE API: tokens, ACLs, VMs, tasks, locks, download-url, guest "
+       "agent (HTTPS, lab CA; admin token in <workdir>/pve-admin-token)",
+       [] { return std::make_unique<PveModule>(); }},
+      // Next: talos, kube, route53, headscale (their issues).
   };
   return *kModules;
 }

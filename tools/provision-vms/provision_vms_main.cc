@@ -1,0 +1,48 @@
+// provision-vms: converge Proxmox VE to a Cluster spec. See README.md.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "lib/cli.h"
+#include "lib/cli_flags.h"
+#include "tools/provision-vms/provision_vms.h"
+
+ABSL_FLAG(bool, adopt, false,
+          "Take over VMs whose VMID and name match the spec but lack our "
+          "marker (built by Terraform or by hand); shows what it changes.");
+ABSL_FLAG(bool, destroy, false,
+          "Stop and delete every VM carrying this cluster's marker; users, "
+          "tokens and the image stay.");
+ABSL_FLAG(int, parallelism, 8, "VMs worked on at once.");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "provision-vms [--in FILE | --state FILE] [-o textproto|json] "
+      "[--dry-run] [--adopt] [--destroy] [--events FILE] [--keystore SPEC]");
+  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  std::vector<char*> positional = absl::ParseCommandLine(
+      static_cast<int>(pointers.size()), pointers.data());
+  absl::Status status;
+  absl::StatusOr<coldstart::CommonOptions> common =
+      coldstart::CommonOptionsFromFlags();
+  if (!common.ok()) {
+    status = common.status();
+  } else if (positional.size() > 1) {
+    status = absl::InvalidArgumentError(
+        "provision-vms takes no positional arguments (use --in FILE)");
+  } else {
+    coldstart::ProvisionOptions options;
+    options.common = *common;
+    options.adopt = absl::GetFlag(FLAGS_adopt);
+    options.destroy = absl::GetFlag(FLAGS_destroy);
+    options.parallelism = absl::GetFlag(FLAGS_parallelism);
+    status = coldstart::RunProvisionVms(options, std::cout, std::cerr);
+  }
+  coldstart::PrintStatus("provision-vms", status, std::cerr);
+  return coldstart::ExitCodeForStatus(status);
+}
