@@ -74,6 +74,23 @@ status=0
 "$bin" frobnicate "$reference" 2> /dev/null > /dev/null || status=$?
 [ "$status" -eq 2 ] || fail "unknown command: exit $status, want 2"
 
+# --help is true: exit 0, the tool's own and the common flags, as users spell them.
+status=0
+"$bin" --help > "$out/help.txt" 2>&1 || status=$?
+[ "$status" -eq 0 ] || fail "--help: exit $status, want 0"
+for flag in --lab-ca-file --in --state --dry-run --events --keystore '-o VALUE'; do
+  grep -q -- "^  $flag" "$out/help.txt" || fail "--help lacks $flag: $(cat "$out/help.txt")"
+done
+
+# Usage errors exit 2 and name the flag.
+status=0
+"$bin" --no-such-flag validate "$reference" 2> "$out/flag.stderr" > /dev/null || status=$?
+[ "$status" -eq 2 ] || fail "unknown flag: exit $status, want 2"
+grep -q 'unknown flag --no_such_flag' "$out/flag.stderr" || fail "unknown flag: $(cat "$out/flag.stderr")"
+status=0
+"$bin" --dry-run=maybe validate "$reference" 2> "$out/value.stderr" > /dev/null || status=$?
+[ "$status" -eq 2 ] || fail "bad flag value: exit $status, want 2"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1

@@ -4,8 +4,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "lib/cli.h"
 #include "lib/cli_flags.h"
@@ -16,7 +14,7 @@ ABSL_FLAG(std::string, lab_ca_file, "lab-ca.pem",
 
 namespace {
 
-absl::Status Run(const std::vector<char*>& positional) {
+absl::Status Run(const std::vector<std::string>& positional) {
   absl::StatusOr<coldstart::CommonOptions> common =
       coldstart::CommonOptionsFromFlags();
   if (!common.ok()) return common.status();
@@ -47,14 +45,14 @@ absl::Status Run(const std::vector<char*>& positional) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
+      argc, argv, "cluster-spec",
       "cluster-spec validate|plan|lab-map [FILE|-] [--in FILE] [-o "
-      "textproto|json] [--lab_ca_file PEM]");
-  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(arg_pointers.size()), arg_pointers.data());
+      "textproto|json] [--lab_ca_file PEM]\n\n"
+      "validate: exit 0 when the spec is valid (prints it normalized), 2 with "
+      "every problem as FILE:LINE:COL: path: message.\n"
+      "plan: a table of nodes, VMIDs, IPs, roles, VIPs and endpoints.\n"
+      "lab-map: the same cluster on 127.0.0.0/8 for a lab rehearsal.");
   const absl::Status status = Run(positional);
   coldstart::PrintStatus("cluster-spec", status, std::cerr);
   return coldstart::ExitCodeForStatus(status);
