@@ -2,6 +2,7 @@
 
 #include "lab/echo/echo_module.h"
 #include "lab/factory/factory_module.h"
+#include "lab/kube/kube_module.h"
 #include "lab/pve/pve_module.h"
 
 namespace coldstart::lab {
@@ -18,7 +19,13 @@ const std::vector<ModuleRegistration>& RegisteredModules() {
        "Proxmox VE API: tokens, ACLs, VMs, tasks, locks, download-url, guest "
        "agent (HTTPS, lab CA; admin token in <workdir>/pve-admin-token)",
        [] { return std::make_unique<PveModule>(); }},
-      // Next: talos, kube, route53, headscale (their issues).
+      {"kube",
+       "Kubernetes API on the API VIP once etcd is up (HTTPS, client certs "
+       "from the cluster CA; kubeconfig in <workdir>/kube/admin.kubeconfig); "
+       "nodes Ready after the Cilium DaemonSet; kube.scenario=FILE plays "
+       "layer 2",
+       [] { return std::make_unique<KubeModule>(); }},
+      // Next: talos, route53, headscale (their issues).
   };
   return *kModules;
 }

@@ -78,8 +78,8 @@ TEST_F(KubeClientTest, WrongCaIsFailedPrecondition) {
   c.ca_pem = other->ca_cert_pem;
   auto client = KubeClient::FromConfig(c);
   ASSERT_TRUE(client.ok());
-  EXPECT_EQ((*client)->Version().status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  absl::Status s = (*client)->Version().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
 }
 
 TEST_F(KubeClientTest, CreateGetReplacePatchDelete) {

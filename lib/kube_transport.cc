@@ -138,6 +138,13 @@ class KubeHttpClient : public HttpClient {
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
       std::string detail = curl_easy_strerror(rc);
+      long verify_result = 0;
+      if (rc == CURLE_SSL_CONNECT_ERROR &&
+          curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify_result) ==
+              CURLE_OK &&
+          verify_result != 0) {
+        rc = CURLE_PEER_FAILED_VERIFICATION;  // the server's chain failed
+      }
       switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
           return absl::DeadlineExceededError(absl::StrCat(

@@ -1,8 +1,9 @@
-// Certificates for the Kubernetes API simulator, issued with lib/crypto
-// (BoringSSL): the cluster CA (or the world model's), the apiserver's
-// serving certificate and an admin client certificate. Plain PEM strings, so
-// the HTTPS side (cpp-httplib on OpenSSL) never sees BoringSSL headers.
-// Lab-internal material: never logged.
+// Certificates for the Kubernetes API simulator: the cluster CA (or the
+// world model's), the apiserver's serving certificate and an admin client
+// certificate. Issued on Debian's OpenSSL rather than lib/crypto because
+// labd compiles every registered module next to cpp-httplib (OpenSSL
+// headers), which BoringSSL's include path would shadow; the header exposes
+// no OpenSSL type. Plain PEM strings. Lab-internal material: never logged.
 #ifndef COLDSTART_LAB_KUBE_KUBE_PKI_H_
 #define COLDSTART_LAB_KUBE_KUBE_PKI_H_
 
