@@ -173,7 +173,10 @@ absl::Status PveModule::Start(ModuleContext& context) {
     if (RE2::PartialMatch(req.path, R"(/qemu/(\d+))", &digits)) {
       absl::SimpleAtoi(digits, &vmid);
     } else {
-      absl::SimpleAtoi(request.params["vmid"], &vmid);
+      auto vmid_param = request.params.find("vmid");
+      if (vmid_param != request.params.end()) {
+        absl::SimpleAtoi(vmid_param->second, &vmid);
+      }
     }
     request.task_error = fault.TaskErrorText(vmid);
     PveResponse response = api_->Handle(request);

@@ -26,6 +26,7 @@
 #include "lib/spec_validation.h"
 #include "lib/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "re2/re2.h"
 #include "tools/provision-vms/pve_client.h"
 #include "tools/provision-vms/vm_config.h"
 
@@ -92,11 +93,16 @@ std::string Describe(const Node& n) {
 // What a VM result tells the user to do next.
 absl::Status VmError(const Node& n, absl::string_view what,
                      const absl::Status& cause, absl::string_view todo) {
-  return absl::Status(cause.code() == absl::StatusCode::kInvalidArgument
-                          ? absl::StatusCode::kFailedPrecondition
-                          : cause.code(),
-                      absl::StrCat(kTool, ": ", Describe(n), ": ", what, ": ",
-                                   cause.message(), "; ", todo));
+  if (absl::IsPermissionDenied(cause)) {
+    todo =
+        "grant the missing privilege to the provisioning token (a role in "
+        "spec.proxmox.roles) and re-run";
+  }
+  return absl::Status(
+      cause.code() == absl::StatusCode::kInvalidArgument
+          ? absl::StatusCode::kFailedPrecondition
+          : cause.code(),
+      absl::StrCat(Describe(n), ": ", what, ": ", cause.message(), "; ", todo));
 }
 
 class Provisioner {
@@ -171,6 +177,8 @@ class Provisioner {
   std::vector<std::string> tokens_ensured_;
   // Access changes the dry run would make.
   int access_changes_ = 0;
+  // Keystore key of each token -> what layer 0 did or (dry run) would do.
+  std::map<std::string, std::string> token_actions_;
 };
 
 absl::Status Provisioner::ForEachParallel(
@@ -281,6 +289,7 @@ absl::Status Provisioner::EnsureToken(PveClient& admin,
   } else {
     action = "create";
   }
+  token_actions_[token.secret().key()] = action;
   if (options_.common.dry_run) {
     Plan(absl::StrCat("token ", full, ": ", action));
     if (action != "ok") ++access_changes_;
@@ -300,8 +309,8 @@ absl::Status Provisioner::EnsureToken(PveClient& admin,
     if (s.ok()) s = CreateToken(admin, user.userid(), token).status();
     events_->End(step, s);
     if (!s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat(kTool, ": token ", full, ": ", s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("token ", full, ": ", s.message()));
     }
     Say(absl::StrCat("token ", full, ": ", action, ", secret stored in ",
                      keystore_->Describe(), " as ", token.secret().key()));
@@ -454,12 +463,12 @@ absl::Status Provisioner::CheckVersion(PveClient& pve) {
   if (parts.size() < 2 || !absl::SimpleAtoi(parts[0], &major) ||
       !absl::SimpleAtoi(parts[1], &minor)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        kTool, ": Proxmox reports version \"", PveString(version["version"]),
+        "Proxmox reports version \"", PveString(version["version"]),
         "\", which is not a version"));
   }
   if (major < 8 || (major == 8 && minor < 4)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        kTool, ": Proxmox VE ", PveString(version["version"]),
+        "Proxmox VE ", PveString(version["version"]),
         " cannot download a qcow2 image as 'import' content (needs 8.4 or "
         "newer); upgrade Proxmox VE"));
   }
@@ -641,8 +650,7 @@ absl::Status Provisioner::EnsureImage(PveClient& pve, bool plan_only) {
     }
   }
   events_->End(step, s);
-  if (!s.ok())
-    return absl::Status(s.code(), absl::StrCat(kTool, ": ", s.message()));
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat(s.message()));
   schematic_id_ = id;
   status->set_schematic_id(id);
   std::string url = ImageUrl(spec(), id);
@@ -705,10 +713,10 @@ absl::Status Provisioner::EnsureImage(PveClient& pve, bool plan_only) {
     }
     events_->End(dl, result);
     if (!result.ok()) {
-      return absl::Status(result.code(),
-                          absl::StrCat(kTool, ": image ", image_volid_,
-                                       " on node ", node, " from ", url, ": ",
-                                       result.message(), "; re-run to resume"));
+      return absl::Status(
+          result.code(),
+          absl::StrCat("image ", image_volid_, " on node ", node, " from ", url,
+                       ": ", result.message(), "; re-run to resume"));
     }
     return absl::OkStatus();
   });
@@ -734,8 +742,8 @@ absl::StatusOr<PveTask> Provisioner::RunTask(
     if (task.ok()) return task;
     if (!IsLockText(task.exit_status) || attempt >= kTaskAttempts) {
       return absl::FailedPreconditionError(absl::StrCat(
-          kTool, ": ", Describe(node), ": ", what, " task ", task.upid,
-          " ended \"", task.exit_status, "\"",
+          Describe(node), ": ", what, " task ", task.upid, " ended \"",
+          task.exit_status, "\"",
           attempt > 1 ? absl::StrCat("; tried ", attempt, " times over ",
                                      absl::FormatDuration(absl::Now() - began))
                       : "",
@@ -780,7 +788,7 @@ absl::Status Provisioner::ConvergeVm(PveClient& pve, VmPlan& plan,
       if (PveString((*config)["tags"]).find(ClusterTag(spec().name())) ==
           std::string::npos) {
         return fail(absl::FailedPreconditionError(absl::StrCat(
-            kTool, ": ", Describe(node),
+            Describe(node),
             ": the VMID was taken by a VM without our marker while we created "
             "it; not touching it")));
       }
@@ -875,6 +883,14 @@ absl::Status Provisioner::ConvergeVm(PveClient& pve, VmPlan& plan,
     want("ipconfig0", *ipconfig);
     if (!spec().network().nameservers().empty())
       want("nameserver", Nameservers(spec()));
+    bool cloudinit = false;
+    for (const auto& [key, value] : config.items()) {
+      cloudinit |= absl::StrContains(PveString(value), "cloudinit") &&
+                   RE2::FullMatch(key, R"((ide|sata|scsi)\d+)");
+    }
+    if (!cloudinit && !config.contains("ide2")) {
+      change["ide2"] = absl::StrCat(NodeStorage(spec(), node), ":cloudinit");
+    }
     std::string agent =
         config.contains("agent") ? PveString(config["agent"]) : "0";
     if (ParsePropertyString(agent, "enabled")["enabled"] != "1")
@@ -1005,7 +1021,7 @@ absl::Status Provisioner::Run() {
     absl::StatusOr<std::string> id = PveTokenId(*admin);
     if (!id.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          kTool, ": the admin credential (keystore item ",
+          "the admin credential (keystore item ",
           pve_spec.admin_credentials().key(), " or $",
           kAdminTokenEnvironmentVariable, "): ", id.status().message()));
     }
@@ -1014,8 +1030,7 @@ absl::Status Provisioner::Run() {
     absl::Status s = EnsureAccess(admin_client);
     events_->End(step, s);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(kTool,
-                                                 ": layer 0 (users, "
+      return absl::Status(s.code(), absl::StrCat("layer 0 (users, "
                                                  "tokens, ACLs): ",
                                                  s.message()));
     }
@@ -1027,12 +1042,16 @@ absl::Status Provisioner::Run() {
   }
   absl::StatusOr<Secret> provisioning =
       keystore_->Lookup(Item(pve_spec.provisioning_credentials().key()));
+  auto planned = token_actions_.find(pve_spec.provisioning_credentials().key());
+  if (dry && planned != token_actions_.end() && planned->second != "ok") {
+    provisioning = absl::NotFoundError("the dry run would create it first");
+  }
   if (!provisioning.ok()) {
     if (dry && admin.has_value()) {
       provisioning = *admin;  // the token would be created first
     } else {
       return absl::FailedPreconditionError(
-          absl::StrCat(kTool, ": the provisioning token (keystore item ",
+          absl::StrCat("the provisioning token (keystore item ",
                        pve_spec.provisioning_credentials().key(), " in ",
                        keystore_->Describe(),
                        ") is missing: ", provisioning.status().message(),
@@ -1060,9 +1079,9 @@ absl::Status Provisioner::Run() {
     }
   }
   if (!conflicts.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        kTool, ": ", conflicts.size(), " VMID conflict(s), nothing changed:\n",
-        absl::StrJoin(conflicts, "\n")));
+    return absl::FailedPreconditionError(
+        absl::StrCat(conflicts.size(), " VMID conflict(s), nothing changed:\n",
+                     absl::StrJoin(conflicts, "\n")));
   }
   bool need_image = false;
   for (const auto& plan : plans) need_image |= plan.action == VmAction::kCreate;
