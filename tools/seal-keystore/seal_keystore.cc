@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -14,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -21,6 +24,8 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "lib/atomic_file.h"
+#include "lib/kube_client.h"
+#include "lib/kube_config.h"
 #include "lib/status_macros.h"
 #include "tools/seal-keystore/sealed_secret.h"
 
@@ -818,6 +823,442 @@ absl::StatusOr<std::string> ReadInput(Run& run, const std::string& path) {
   return ReadFile(path, path == "-" ? run.in() : nullptr);
 }
 
+// --- backup, restore (the Kubernetes API) ------------------------------------
+
+constexpr char kFieldManager[] = "coldstart-seal-keystore";
+constexpr char kManagedByLabel[] = "app.kubernetes.io/managed-by";
+constexpr char kLegacyKeySecretName[] = "sealed-secrets-key";
+
+std::string JsonString(const kube::Json& object,
+                       std::initializer_list<const char*> path) {
+  const kube::Json* at = &object;
+  for (const char* step : path) {
+    if (!at->is_object()) return "";
+    auto it = at->find(step);
+    if (it == at->end()) return "";
+    at = &*it;
+  }
+  return at->is_string() ? at->get<std::string>() : "";
+}
+
+absl::Time ParseRfc3339(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (text.empty() || !absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return absl::InfinitePast();
+  }
+  return t;
+}
+
+// Where the controller runs and how to reach the API.
+struct ControllerTarget {
+  std::unique_ptr<kube::KubeClient> client;
+  std::string server;
+  std::string ns;
+};
+
+// The kubeconfig as verify-cluster resolves it: --kubeconfig, else the
+// status' or the spec's kubeconfig_path, else $KUBECONFIG / ~/.kube/config.
+absl::StatusOr<ControllerTarget> ConnectToController(
+    Run& run, const v1::Cluster& cluster) {
+  const SealKeystoreOptions& options = run.options();
+  kube::KubeconfigLoadOptions load;
+  load.context = options.context;
+  std::string source = "--kubeconfig";
+  if (!options.kubeconfig.empty()) {
+    load.explicit_path = options.kubeconfig;
+  } else if (!cluster.status().talos_bootstrap().kubeconfig_path().empty()) {
+    load.explicit_path = cluster.status().talos_bootstrap().kubeconfig_path();
+    source = "status.talos_bootstrap.kubeconfig_path";
+  } else if (!cluster.spec().talos().kubeconfig_path().empty()) {
+    load.explicit_path = cluster.spec().talos().kubeconfig_path();
+    source = "spec.talos.kubeconfig_path";
+  } else {
+    source = "$KUBECONFIG or ~/.kube/config";
+  }
+  absl::StatusOr<kube::RestConfig> config = kube::LoadKubeconfig(load);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kubeconfig (", source, "): ", config.status().message(),
+                     absl::IsNotFound(config.status())
+                         ? "; run talos-bootstrap or pass --kubeconfig"
+                         : ""));
+  }
+  ControllerTarget target;
+  ASSIGN_OR_RETURN(target.client,
+                   kube::KubeClient::FromConfig(*config, options.insecure));
+  target.server = config->server;
+  target.ns = options.namespace_;
+  if (target.ns.empty()) {
+    target.ns = cluster.spec().sealed_secrets().controller_namespace();
+  }
+  if (target.ns.empty()) target.ns = "kube-system";
+  return target;
+}
+
+// A key Secret of the controller's namespace.
+struct ClusterKey {
+  std::string name;
+  std::string label_value;  // of kSealingKeyLabel; empty for the legacy name
+  bool managed_by_us;
+  absl::Time created;
+  SealingKeyPair pair;
+};
+
+absl::Status WithContext(const absl::Status& status, absl::string_view what) {
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message()));
+}
+
+// Every key Secret in the controller's namespace: all carrying the key
+// label (any value: a retired key still opens what it once sealed) plus the
+// legacy Secret named sealed-secrets-key. Unusable ones are skipped with a
+// warning (the controller skips them too).
+absl::StatusOr<std::vector<ClusterKey>> ReadClusterKeys(
+    Run& run, ControllerTarget& target) {
+  kube::ListOptions list;
+  list.label_selector = kSealingKeyLabel;
+  absl::StatusOr<std::vector<kube::Json>> secrets =
+      target.client->List(kube::Secrets(), target.ns, list);
+  if (!secrets.ok()) {
+    return WithContext(
+        secrets.status(),
+        absl::StrCat("listing the sealed-secrets key Secrets of namespace ",
+                     target.ns, " at ", target.server));
+  }
+  bool has_legacy = false;
+  for (const kube::Json& secret : *secrets) {
+    if (JsonString(secret, {"metadata", "name"}) == kLegacyKeySecretName) {
+      has_legacy = true;
+    }
+  }
+  if (!has_legacy) {
+    absl::StatusOr<kube::Json> legacy =
+        target.client->Get(kube::Secrets(), target.ns, kLegacyKeySecretName);
+    if (legacy.ok()) {
+      secrets->push_back(*std::move(legacy));
+    } else if (!absl::IsNotFound(legacy.status())) {
+      return WithContext(legacy.status(),
+                         absl::StrCat("reading Secret ", target.ns, "/",
+                                      kLegacyKeySecretName));
+    }
+  }
+  std::vector<ClusterKey> keys;
+  for (kube::Json& secret : *secrets) {
+    secret["apiVersion"] = "v1";
+    secret["kind"] = "Secret";
+    const std::string name = JsonString(secret, {"metadata", "name"});
+    const std::string what = absl::StrCat("Secret ", target.ns, "/", name);
+    Secret text(secret.dump());
+    secret["data"] = nullptr;
+    absl::StatusOr<std::vector<KeySecret>> parsed =
+        ParseKeySecrets(text.Reveal(), what);
+    absl::StatusOr<SealingKeyPair> pair =
+        parsed.ok() && parsed->size() == 1
+            ? CheckSealingKey(
+                  SealingKey{std::move((*parsed)[0].private_key_pem),
+                             (*parsed)[0].certificate_pem},
+                  what)
+            : absl::StatusOr<SealingKeyPair>(
+                  parsed.ok() ? absl::InvalidArgumentError(
+                                    absl::StrCat(what, ": not a key Secret"))
+                              : parsed.status());
+    if (!pair.ok()) {
+      run.Note(absl::StrCat(
+          "warning: skipping ", what,
+          " (not a usable sealing key: ", pair.status().message(), ")"));
+      continue;
+    }
+    keys.push_back(ClusterKey{
+        name, JsonString(secret, {"metadata", "labels", kSealingKeyLabel}),
+        JsonString(secret, {"metadata", "labels", kManagedByLabel}) ==
+            "coldstart",
+        ParseRfc3339(JsonString(secret, {"metadata", "creationTimestamp"})),
+        *std::move(pair)});
+  }
+  std::sort(
+      keys.begin(), keys.end(),
+      [](const ClusterKey& a, const ClusterKey& b) { return a.name < b.name; });
+  return keys;
+}
+
+struct BackupResult {
+  std::vector<ClusterKey> cluster_keys;
+  std::vector<std::string> added;  // key ids new to the keystore
+};
+
+// Reads the controller's key Secrets into the keystore (MergeSealingKeys:
+// keys already held are not written again).
+absl::StatusOr<BackupResult> BackupKeys(Run& run, ControllerTarget& target,
+                                        absl::string_view why) {
+  BackupResult result;
+  ASSIGN_OR_RETURN(result.cluster_keys, ReadClusterKeys(run, target));
+  std::vector<SealingKeyPair> incoming;
+  std::vector<std::string> names;
+  for (const ClusterKey& key : result.cluster_keys) {
+    incoming.push_back(key.pair);
+    names.push_back(absl::StrCat(key.name, " (", key.pair.id, ")"));
+  }
+  ASSIGN_OR_RETURN(result.added,
+                   MergeSealingKeys(run.keystore(), incoming, run.dry_run()));
+  run.Note(absl::StrCat(
+      why, result.cluster_keys.size(), " key Secret(s) in namespace ",
+      target.ns, names.empty() ? "" : ": ", absl::StrJoin(names, ", "), "; ",
+      result.added.empty()
+          ? absl::StrCat("keystore ", run.keystore().Describe(),
+                         " already holds every one (nothing written)")
+          : absl::StrCat(run.dry_run() ? "would add " : "added ",
+                         result.added.size(), " new key(s) to ",
+                         run.keystore().Describe(), ": ",
+                         absl::StrJoin(result.added, ", "))));
+  return result;
+}
+
+void RecordBackup(Run& run, const BackupResult& backup, v1::SealStatus& seal) {
+  seal.clear_backed_up_keys();
+  for (const ClusterKey& key : backup.cluster_keys) {
+    seal.add_backed_up_keys(key.name);
+  }
+  SetTimestamp(run.Now(), seal.mutable_backed_up_at());
+}
+
+absl::Status Backup(Run& run) {
+  RETURN_IF_ERROR(RequireArgs(run.options(), 0, 0,
+                              "backup [--in FILE | --state FILE] [--kubeconfig "
+                              "FILE] [--namespace NS]"));
+  ASSIGN_OR_RETURN(ClusterSession session,
+                   ClusterSession::Open(run.options().common));
+  v1::Cluster cluster = session.input().cluster;
+  RETURN_IF_ERROR(
+      run.OpenKeystoreFor(cluster.spec().sealed_secrets().keystore()));
+  ASSIGN_OR_RETURN(ControllerTarget target, ConnectToController(run, cluster));
+  ASSIGN_OR_RETURN(BackupResult backup,
+                   BackupKeys(run, target, "backup: read "));
+  if (backup.cluster_keys.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no sealed-secrets key Secret (label ", kSealingKeyLabel,
+                     ", or named ", kLegacyKeySecretName, ") in namespace ",
+                     target.ns, " at ", target.server,
+                     "; is the controller deployed there? (spec.sealed_secrets."
+                     "controller_namespace or --namespace)"));
+  }
+  if (run.dry_run()) {
+    if (!run.options().common.state.empty()) return absl::OkStatus();
+    return session.Write(session.input().cluster, run.out());
+  }
+  RecordBackup(run, backup, *cluster.mutable_status()->mutable_seal());
+  return session.Write(std::move(cluster), run.out());
+}
+
+// The key Secret restore applies for `pair`: the controller's format
+// (kubernetes.io/tls, tls.crt + tls.key, label ...=active), named after the
+// key so that re-runs find it, marked as ours.
+kube::Json KeySecretObject(const SealingKeyPair& pair, const std::string& ns) {
+  return kube::Json{
+      {"apiVersion", "v1"},
+      {"kind", "Secret"},
+      {"type", "kubernetes.io/tls"},
+      {"metadata",
+       {{"name", absl::StrCat(kLegacyKeySecretName, "-", pair.id)},
+        {"namespace", ns},
+        {"labels",
+         {{kSealingKeyLabel, "active"}, {kManagedByLabel, "coldstart"}}}}},
+      {"data",
+       {{"tls.crt", absl::Base64Escape(pair.stored.certificate_pem)},
+        {"tls.key",
+         absl::Base64Escape(pair.stored.private_key_pem.Reveal())}}}};
+}
+
+// Pods of the controller: the Helm chart's label, or named after
+// spec.sealed_secrets.controller_name (Deployment pods: NAME-<hash>-<id>).
+bool IsControllerPod(const kube::Json& pod, absl::string_view controller_name) {
+  if (JsonString(pod, {"metadata", "labels", "app.kubernetes.io/name"}) ==
+      "sealed-secrets") {
+    return true;
+  }
+  const std::string name = JsonString(pod, {"metadata", "name"});
+  return !controller_name.empty() &&
+         (name == controller_name ||
+          absl::StartsWith(name, absl::StrCat(controller_name, "-")));
+}
+
+absl::Status Restore(Run& run) {
+  RETURN_IF_ERROR(
+      RequireArgs(run.options(), 0, 0,
+                  "restore [--in FILE | --state FILE] [--kubeconfig FILE] "
+                  "[--namespace NS]"));
+  ASSIGN_OR_RETURN(ClusterSession session,
+                   ClusterSession::Open(run.options().common));
+  v1::Cluster cluster = session.input().cluster;
+  const v1::SealedSecretsSpec& spec = cluster.spec().sealed_secrets();
+  RETURN_IF_ERROR(run.OpenKeystoreFor(spec.keystore()));
+  ASSIGN_OR_RETURN(ControllerTarget target, ConnectToController(run, cluster));
+  v1::SealStatus seal = cluster.status().seal();
+  const std::string& ns = target.ns;
+
+  // 1. A key the controller made itself (at its start, or by renewal) is
+  //    saved before anything else, so no key that sealed something is lost.
+  ASSIGN_OR_RETURN(BackupResult backup,
+                   BackupKeys(run, target, "restore: backup first: "));
+  ASSIGN_OR_RETURN(std::vector<SealingKeyPair> keys,
+                   LoadSealingKeyPairs(run.keystore()));
+  if (keys.empty() && backup.cluster_keys.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "keystore ", run.keystore().Describe(),
+        " holds no sealed-secrets key to restore; run `seal-keystore init` "
+        "or `seal-keystore import`"));
+  }
+  std::set<std::string> in_cluster;
+  absl::Time newest_ours = absl::InfinitePast();
+  std::set<std::string> ours;
+  for (const ClusterKey& key : backup.cluster_keys) {
+    in_cluster.insert(key.pair.id);
+    if (key.managed_by_us) {
+      ours.insert(key.name);
+      newest_ours = std::max(newest_ours, key.created);
+    }
+  }
+
+  // 2. The namespace (before the controller is deployed it may not exist).
+  absl::StatusOr<kube::Json> namespace_object =
+      target.client->Get(kube::Namespaces(), "", ns);
+  if (absl::IsNotFound(namespace_object.status())) {
+    if (run.dry_run()) {
+      run.Note(absl::StrCat("dry run: would create namespace ", ns));
+    } else {
+      kube::ApplyOptions apply;
+      apply.field_manager = kFieldManager;
+      absl::StatusOr<kube::Json> created =
+          target.client->Apply(kube::Namespaces(),
+                               kube::Json{{"apiVersion", "v1"},
+                                          {"kind", "Namespace"},
+                                          {"metadata", {{"name", ns}}}},
+                               apply);
+      if (!created.ok()) {
+        return WithContext(created.status(),
+                           absl::StrCat("creating namespace ", ns));
+      }
+      run.Note(absl::StrCat("restore: created namespace ", ns));
+    }
+  } else if (!namespace_object.ok()) {
+    return WithContext(namespace_object.status(),
+                       absl::StrCat("reading namespace ", ns));
+  }
+
+  // 3. One key Secret per keystore key the namespace lacks.
+  int applied = 0;
+  for (const SealingKeyPair& pair : keys) {
+    if (in_cluster.count(pair.id)) continue;
+    kube::Json secret = KeySecretObject(pair, ns);
+    const std::string name = secret["metadata"]["name"];
+    if (run.dry_run()) {
+      run.Note(absl::StrCat("dry run: would apply key Secret ", ns, "/", name,
+                            " for ", DescribeKey(pair)));
+      continue;
+    }
+    kube::ApplyOptions apply;
+    apply.field_manager = kFieldManager;
+    absl::StatusOr<kube::Json> stored =
+        target.client->Apply(kube::Secrets(), secret, apply);
+    secret["data"] = nullptr;
+    if (!stored.ok()) {
+      return WithContext(stored.status(),
+                         absl::StrCat("applying key Secret ", ns, "/", name));
+    }
+    ++applied;
+    ours.insert(name);
+    newest_ours = std::max(
+        newest_ours,
+        ParseRfc3339(JsonString(*stored, {"metadata", "creationTimestamp"})));
+    run.Note(absl::StrCat("restore: applied key Secret ", ns, "/", name,
+                          " for ", DescribeKey(pair)));
+  }
+  if (applied == 0 && !run.dry_run()) {
+    run.Note(absl::StrCat("restore: all ", keys.size(),
+                          " keystore key(s) are already in namespace ", ns,
+                          "; nothing applied"));
+  }
+
+  // 4. The controller reads keys only at start: a pod that started before
+  //    our newest key Secret has not loaded it; deleting it restarts it.
+  absl::StatusOr<std::vector<kube::Json>> pods =
+      target.client->List(kube::Pods(), ns);
+  if (!pods.ok()) {
+    return WithContext(pods.status(),
+                       absl::StrCat("listing the pods of namespace ", ns));
+  }
+  std::vector<std::string> restarted;
+  int running = 0;
+  for (const kube::Json& pod : *pods) {
+    if (!IsControllerPod(pod, spec.controller_name())) continue;
+    const std::string phase = JsonString(pod, {"status", "phase"});
+    if (phase == "Succeeded" || phase == "Failed" ||
+        !JsonString(pod, {"metadata", "deletionTimestamp"}).empty()) {
+      continue;
+    }
+    ++running;
+    const std::string name = JsonString(pod, {"metadata", "name"});
+    std::string started = JsonString(pod, {"status", "startTime"});
+    if (started.empty()) {
+      started = JsonString(pod, {"metadata", "creationTimestamp"});
+    }
+    const bool stale = applied > 0 || ParseRfc3339(started) < newest_ours;
+    if (!stale) continue;
+    if (run.dry_run()) {
+      run.Note(absl::StrCat("dry run: would delete controller pod ", ns, "/",
+                            name, " so that it restarts with the keys"));
+      continue;
+    }
+    absl::Status deleted = target.client->Delete(kube::Pods(), ns, name);
+    if (!deleted.ok() && !absl::IsNotFound(deleted)) {
+      return WithContext(deleted,
+                         absl::StrCat("deleting controller pod ", ns, "/", name,
+                                      " (restart to load the keys)"));
+    }
+    restarted.push_back(name);
+    run.Note(absl::StrCat("restore: deleted controller pod ", ns, "/", name,
+                          " (started ", started,
+                          ", before the restored keys) so that it restarts "
+                          "and loads them"));
+  }
+  if (running == 0) {
+    run.Note(absl::StrCat("restore: no controller pod in ", ns,
+                          " yet; it loads the keys when it starts"));
+  }
+
+  // 5. A controller that restarted may have generated a key at once (when
+  //    the newest key is older than its renew period): save it too.
+  if (!restarted.empty()) {
+    ASSIGN_OR_RETURN(
+        BackupResult after,
+        BackupKeys(run, target, "restore: backup after restart: "));
+    backup = std::move(after);
+  }
+  if (!keys.empty()) {
+    const absl::Time newest = keys[0].certificate.not_before();
+    if (run.Now() - newest >= absl::Hours(720)) {
+      run.Note(absl::StrCat(
+          "note: the newest key (", keys[0].id, ") dates from ",
+          Rfc3339(newest),
+          ", older than the controller's default renew period (720h): it "
+          "will generate a new key when it starts; run `seal-keystore "
+          "backup` after it started"));
+    }
+  }
+  if (run.dry_run()) {
+    if (!run.options().common.state.empty()) return absl::OkStatus();
+    return session.Write(session.input().cluster, run.out());
+  }
+  RecordBackup(run, backup, seal);
+  seal.clear_restored_keys();
+  for (const std::string& name : ours) seal.add_restored_keys(name);
+  seal.clear_restarted_pods();
+  for (const std::string& name : restarted) seal.add_restarted_pods(name);
+  SetTimestamp(run.Now(), seal.mutable_updated_at());
+  *cluster.mutable_status()->mutable_seal() = seal;
+  return session.Write(std::move(cluster), run.out());
+}
+
 }  // namespace
 
 // --- Public helpers --------------------------------------------------------
@@ -940,6 +1381,8 @@ absl::Status RunSealKeystore(const SealKeystoreOptions& options,
   if (command == "seal") return options.batch ? SealBatch(run) : SealOne(run);
   if (command == "unseal") return Unseal(run);
   if (command == "check") return Check(run);
+  if (command == "backup") return Backup(run);
+  if (command == "restore") return Restore(run);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command \"", command,
       "\"; want init, import, cert, renew-cert, seal, unseal, check, backup "

@@ -92,6 +92,15 @@ struct SealKeystoreOptions {
   bool batch = false;
   std::string gitops_checkout;
 
+  // backup / restore: the kubeconfig (empty: status.talos_bootstrap's or
+  // spec.talos's kubeconfig_path, else $KUBECONFIG / ~/.kube/config), its
+  // context, and whether an insecure-skip-tls-verify kubeconfig is allowed.
+  // `namespace_` overrides spec.sealed_secrets.controller_namespace (else
+  // kube-system).
+  std::string kubeconfig;
+  std::string context;
+  bool insecure = false;
+
   // Time source (tests); nullptr: the real clock.
   Clock* clock = nullptr;
 };
@@ -102,6 +111,21 @@ struct SealKeystoreIo {
   std::FILE* progress = stderr;  // Human progress lines; nullptr: none.
 };
 
+// backup: reads every key Secret of the controller's namespace (label
+// sealedsecrets.bitnami.com/sealed-secrets-key, any value, plus the legacy
+// Secret sealed-secrets-key) into the keystore with MergeSealingKeys; keys
+// already held are not written again. Passes the Cluster through with
+// status.seal.backed_up_keys. FailedPrecondition when there is no key Secret.
+//
+// restore: a backup first (a key the controller made is never lost), then
+// one key Secret (kubernetes.io/tls, label ...=active and
+// app.kubernetes.io/managed-by=coldstart, named sealed-secrets-key-<id>) per
+// keystore key the namespace lacks, by server-side apply; then every running
+// controller pod that started before the newest of our key Secrets (or any,
+// when this run applied one) is deleted so that the controller restarts and
+// loads them; then a backup again. Writes status.seal.restored_keys and
+// restarted_pods. A re-run on a restored cluster writes nothing.
+//
 // Runs one subcommand. Errors follow DESIGN.md: InvalidArgument for bad input
 // or usage (exit 2, nothing changed), FailedPrecondition when the world is
 // not as needed (no key yet, expired certificate, SealedSecrets that do not

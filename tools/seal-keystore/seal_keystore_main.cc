@@ -22,7 +22,9 @@ ABSL_FLAG(std::string, scope, "",
           "seal: strict | namespace-wide | cluster-wide (default: the "
           "Secret's annotations, else strict).");
 ABSL_FLAG(std::string, namespace, "",
-          "seal: namespace for Secrets that declare none.");
+          "seal: namespace for Secrets that declare none; backup, restore: "
+          "the controller's namespace (default: spec.sealed_secrets."
+          "controller_namespace, else kube-system).");
 ABSL_FLAG(std::string, cert, "",
           "seal: certificate PEM to seal for instead of the keystore's.");
 ABSL_FLAG(std::string, previous, "",
@@ -34,6 +36,15 @@ ABSL_FLAG(bool, batch, false,
 ABSL_FLAG(std::string, gitops_checkout, "",
           "seal --batch: the GitOps working tree (default: "
           "spec.gitops.checkout, relative to the spec file).");
+
+ABSL_FLAG(std::string, kubeconfig, "",
+          "backup, restore: kubeconfig file (default: the status' or spec's "
+          "kubeconfig_path, else $KUBECONFIG / ~/.kube/config).");
+ABSL_FLAG(std::string, context, "",
+          "backup, restore: kubeconfig context to use.");
+ABSL_FLAG(bool, insecure, false,
+          "backup, restore: allow a kubeconfig with "
+          "insecure-skip-tls-verify.");
 
 namespace {
 
@@ -59,6 +70,9 @@ absl::Status Run(const std::vector<char*>& positional) {
   options.previous_file = absl::GetFlag(FLAGS_previous);
   options.batch = absl::GetFlag(FLAGS_batch);
   options.gitops_checkout = absl::GetFlag(FLAGS_gitops_checkout);
+  options.kubeconfig = absl::GetFlag(FLAGS_kubeconfig);
+  options.context = absl::GetFlag(FLAGS_context);
+  options.insecure = absl::GetFlag(FLAGS_insecure);
   coldstart::SealKeystoreIo io;
   io.in = &std::cin;
   io.out = &std::cout;
@@ -71,7 +85,8 @@ absl::Status Run(const std::vector<char*>& positional) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "seal-keystore init|import FILE...|cert|renew-cert|seal [FILE]|"
-      "unseal [FILE]|check DIR|backup|restore [--keystore SPEC] [--dry-run]");
+      "unseal [FILE]|check DIR|backup|restore [--keystore SPEC] [--dry-run] "
+      "[--in FILE|--state FILE] [--kubeconfig FILE]");
   std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
   std::vector<char*> arg_pointers;
   for (std::string& arg : args) arg_pointers.push_back(arg.data());
