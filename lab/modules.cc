@@ -2,8 +2,10 @@
 
 #include "lab/echo/echo_module.h"
 #include "lab/factory/factory_module.h"
+#include "lab/headscale/headscale_module.h"
 #include "lab/kube/kube_module.h"
 #include "lab/pve/pve_module.h"
+#include "lab/talos/talos_module.h"
 
 namespace coldstart::lab {
 
@@ -25,7 +27,17 @@ const std::vector<ModuleRegistration>& RegisteredModules() {
        "nodes Ready after the Cilium DaemonSet; kube.scenario=FILE plays "
        "layer 2",
        [] { return std::make_unique<KubeModule>(); }},
-      // Next: talos, route53, headscale (their issues).
+      {"talos",
+       "Talos machine API per node (gRPC+TLS on <node ip>:50000): maintenance "
+       "mode, 1.9.1 config validation, configured mTLS, Bootstrap, "
+       "Kubeconfig, EtcdMemberList, ServiceList (opt talos.boot=all)",
+       [] { return std::make_unique<TalosModule>(); }},
+      {"headscale",
+       "Headscale REST API: users, pre-auth keys, nodes, route approval "
+       "(HTTPS, lab CA; API key in <workdir>/headscale-api-key; opt "
+       "headscale.version)",
+       [] { return std::make_unique<HeadscaleModule>(); }},
+      // Next: route53 (its issue).
   };
   return *kModules;
 }
