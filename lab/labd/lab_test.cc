@@ -42,7 +42,7 @@ TEST(LabTest, StartsRegisteredModulesAndWritesTheReadyFile) {
   ASSERT_TRUE(client.Get("/echo?msg=x"));
   ASSERT_NE((*lab)->requests("echo"), nullptr);
   EXPECT_EQ((*lab)->requests("echo")->Count("GET", "/echo"), 1);
-  EXPECT_EQ((*lab)->requests("pve"), nullptr);
+  EXPECT_EQ((*lab)->requests("nosuch"), nullptr);
 
   // The lifecycle is wired to the spec: a started VM boots on its spec IP.
   (*lab)->world().Publish(VmStarted{1500, "ctrl-1"});
