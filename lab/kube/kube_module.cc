@@ -70,6 +70,9 @@ absl::Status KubeModule::Start(ModuleContext& context) {
       [this](WriteVerb verb, const ResourceType& type, const Json& object) {
         OnWrite(verb, type, object);
       });
+  ASSIGN_OR_RETURN(
+      sealed_secrets_,
+      SealedSecretsInLab::ForSpec(*api_, spec, context.options, context.log));
   World& world = *context.world;
   subscriptions_.push_back(world.Subscribe<ConfigApplied>(
       [this](const ConfigApplied& e) { OnConfigApplied(e); }));

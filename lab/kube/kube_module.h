@@ -13,7 +13,9 @@
 //   the scenario trigger object is created (kube.scenario=FILE) -> the
 //                         scenario plays, scaled by the lab's time scale
 //
-// Options (--module_opt): kube.scenario=FILE, kube.cilium_daemonset=NS/NAME.
+// Options (--module_opt): kube.scenario=FILE, kube.cilium_daemonset=NS/NAME,
+// kube.sealed_secrets* (lab/kube/sealed_secrets/sealed_secrets_in_lab.h: the
+// sealed-secrets controller starts when it is deployed).
 #ifndef COLDSTART_LAB_KUBE_KUBE_MODULE_H_
 #define COLDSTART_LAB_KUBE_KUBE_MODULE_H_
 
@@ -28,6 +30,7 @@
 #include "lab/kube/kube_https.h"
 #include "lab/kube/kube_pki.h"
 #include "lab/kube/scenario.h"
+#include "lab/kube/sealed_secrets/sealed_secrets_in_lab.h"
 #include "lab/module.h"
 
 namespace coldstart::lab {
@@ -55,6 +58,9 @@ class KubeModule : public Module {
   void Log(const std::string& line);
 
   ModuleContext* context_ = nullptr;
+  // The sealed-secrets controller (spec.sealed_secrets; options
+  // kube.sealed_secrets*). Declared before api_ so that it outlives it.
+  std::unique_ptr<SealedSecretsInLab> sealed_secrets_;
   std::unique_ptr<ApiServer> api_;
   std::string cilium_ns_ = "kube-system";
   std::string cilium_name_ = "cilium";

@@ -12,10 +12,15 @@
 //   a Secret of the same name when one of its loaded keys decrypts it (owner
 //   reference, template labels/annotations/type), with status Synced=True;
 //   otherwise status Synced=False "no key could decrypt secret".
+//
+// Its cryptography is Debian's OpenSSL, not //lib:crypto (BoringSSL): labd
+// links the kube module next to cpp-httplib, whose OpenSSL headers
+// BoringSSL's include path would shadow (as lab/kube/kube_pki).
 #ifndef COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 #define COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,7 +29,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lab/kube/api_server.h"
-#include "lib/crypto.h"
 
 namespace coldstart::lab {
 
@@ -56,10 +60,12 @@ class SealedSecretsController {
   void OnWrite(WriteVerb verb, const ResourceType& type, const Json& object);
   absl::Time Now() const;
 
+  struct LoadedKey;  // an RSA private key (OpenSSL)
+
   ApiServer& api_;
   const SealedSecretsControllerOptions options_;
   mutable absl::Mutex mu_;
-  std::vector<PrivateKey> keys_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const LoadedKey>> keys_ ABSL_GUARDED_BY(mu_);
   std::string pod_name_ ABSL_GUARDED_BY(mu_);
   int starts_ ABSL_GUARDED_BY(mu_) = 0;
   bool observing_ ABSL_GUARDED_BY(mu_) = false;
