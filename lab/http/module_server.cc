@@ -84,19 +84,29 @@ bool ResetConnection(const httplib::Request& req) {
   return done;
 }
 
+namespace {
+
+std::unique_ptr<httplib::Server> NewServer(const ModuleServerOptions& options) {
+  if (options.tls_cert_path.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(options.tls_cert_path.c_str(),
+                                              options.tls_key_path.c_str());
+}
+
+}  // namespace
+
 ModuleServer::ModuleServer(ModuleServerOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), server_(NewServer(options_)) {
   // httplib's default adds SO_REUSEPORT, which would let a second lab share
   // a port silently; a taken address must fail to bind.
-  server_.set_socket_options([](int sock) {
+  server_->set_socket_options([](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  server_.set_pre_routing_handler(
+  server_->set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
         return BeforeRouting(req, res);
       });
-  server_.set_logger(
+  server_->set_logger(
       [this](const httplib::Request& req, const httplib::Response& res) {
         AfterResponse(req, res);
       });
@@ -116,16 +126,16 @@ httplib::Server::Handler ModuleServer::Wrap(Handler handler) {
 }
 
 void ModuleServer::Get(const std::string& pattern, Handler handler) {
-  server_.Get(pattern, Wrap(std::move(handler)));
+  server_->Get(pattern, Wrap(std::move(handler)));
 }
 void ModuleServer::Post(const std::string& pattern, Handler handler) {
-  server_.Post(pattern, Wrap(std::move(handler)));
+  server_->Post(pattern, Wrap(std::move(handler)));
 }
 void ModuleServer::Put(const std::string& pattern, Handler handler) {
-  server_.Put(pattern, Wrap(std::move(handler)));
+  server_->Put(pattern, Wrap(std::move(handler)));
 }
 void ModuleServer::Delete(const std::string& pattern, Handler handler) {
-  server_.Delete(pattern, Wrap(std::move(handler)));
+  server_->Delete(pattern, Wrap(std::move(handler)));
 }
 
 httplib::Server::HandlerResponse ModuleServer::BeforeRouting(
@@ -213,16 +223,21 @@ absl::Status ModuleServer::Start() {
   Post(".*", unrouted);
   Put(".*", unrouted);
   Delete(".*", unrouted);
-  server_.Patch(".*", Wrap(unrouted));
-  server_.Options(".*", Wrap(unrouted));
+  server_->Patch(".*", Wrap(unrouted));
+  server_->Options(".*", Wrap(unrouted));
+  if (!server_->is_valid()) {
+    return absl::UnavailableError(absl::StrCat(
+        "lab module ", options_.module, ": cannot load the TLS certificate ",
+        options_.tls_cert_path, " or key ", options_.tls_key_path));
+  }
   // A client that went away (or a reset fault) must not kill the lab.
   std::signal(SIGPIPE, SIG_IGN);
   if (options_.port == 0) {
-    port_ = server_.bind_to_any_port(options_.host);
+    port_ = server_->bind_to_any_port(options_.host);
     if (port_ < 0) port_ = 0;
   } else {
     port_ =
-        server_.bind_to_port(options_.host, options_.port) ? options_.port : 0;
+        server_->bind_to_port(options_.host, options_.port) ? options_.port : 0;
   }
   if (port_ <= 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -231,13 +246,13 @@ absl::Status ModuleServer::Start() {
   }
   auto listen_returned = std::make_shared<std::atomic<bool>>(false);
   thread_ = std::thread([this, listen_returned] {
-    server_.listen_after_bind();
+    server_->listen_after_bind();
     *listen_returned = true;
   });
-  while (!server_.is_running() && !*listen_returned) {
+  while (!server_->is_running() && !*listen_returned) {
     absl::SleepFor(absl::Milliseconds(1));
   }
-  if (!server_.is_running()) {
+  if (!server_->is_running()) {
     thread_.join();
     return absl::UnavailableError(absl::StrCat(
         "lab module ", options_.module, ": cannot listen on ", address()));
@@ -247,7 +262,7 @@ absl::Status ModuleServer::Start() {
 
 void ModuleServer::Stop() {
   if (!thread_.joinable()) return;
-  server_.stop();
+  server_->stop();
   thread_.join();
 }
 

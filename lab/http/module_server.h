@@ -1,5 +1,5 @@
-// The HTTP frame every HTTP simulator module runs on (cpp-httplib): binds one
-// loopback address:port, consults the fault injector before routing, and
+// The HTTP(S) frame every HTTP simulator module runs on (cpp-httplib): binds
+// one loopback address:port, consults the fault injector before routing, and
 // writes the module's request log after every response.
 //
 //   ModuleServer server({.module = "echo", .host = "127.0.10.250", .port = 0,
@@ -49,6 +49,9 @@ struct ModuleServerOptions {
   RequestLog* requests = nullptr;
   // Status of calls no route matches (Proxmox answers 501).
   int unrouted_status = 404;
+  // HTTPS when set: PEM files of the certificate chain and its key.
+  std::string tls_cert_path;
+  std::string tls_key_path;
 };
 
 class ModuleServer {
@@ -71,7 +74,8 @@ class ModuleServer {
   // Binds and starts serving; returns once the server accepts connections.
   // Sets SIGPIPE to ignored for the process (a vanished client must not kill
   // the lab).
-  // Unavailable if the address cannot be bound (in use, not local).
+  // Unavailable if the address cannot be bound (in use, not local) or the
+  // TLS certificate or key cannot be loaded.
   absl::Status Start();
   // Stops accepting, waits for the serving thread; idempotent.
   void Stop();
@@ -90,7 +94,7 @@ class ModuleServer {
   void AfterResponse(const httplib::Request& req, const httplib::Response& res);
 
   ModuleServerOptions options_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
 };
