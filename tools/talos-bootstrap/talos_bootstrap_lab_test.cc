@@ -37,10 +37,14 @@ std::string ReadFile(const std::string& path) {
 
 class TalosBootstrapLabTest : public ::testing::Test {
  protected:
+  // Fault file for this test (text format); empty: none.
+  virtual std::string Faults() { return ""; }
+
   void SetUp() override {
     lab::LabProcessOptions options;
     options.time_scale = 0.002;
     options.module_options = {"talos.boot=all"};
+    options.faults = Faults();
     auto lab = LabProcess::Start(options);
     ASSERT_TRUE(lab.ok()) << lab.status();
     lab_ = std::move(*lab);
@@ -203,6 +207,44 @@ TEST_F(TalosBootstrapLabTest, DryRunPlansAndChangesNothing) {
   EXPECT_EQ(Writes("headscale"), 0);
   EXPECT_TRUE(absl::StrContains(ToolLog(), "etcd bootstrap on ctrl-1: pending"))
       << ToolLog();
+}
+
+class TalosBootstrapFaultTest : public TalosBootstrapLabTest {
+ protected:
+  std::string Faults() override {
+    const std::string* name = nullptr;
+    (void)name;
+    const std::string test =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (test == "UnavailableDuringApplyIsRetried") {
+      return R"(rules {
+  name: "apply-unavailable"
+  endpoint: "talos:GRPC /machine.MachineService/ApplyConfiguration"
+  first_calls: 3
+  grpc_status { code: 14 message: "connection closed while restarting" }
+})";
+    }
+    return R"(rules {
+  name: "apply-rejected"
+  endpoint: "talos:GRPC /machine.MachineService/ApplyConfiguration"
+  grpc_status { code: 3 message: "1 error occurred:\n\t* invalid machine token\n\n" }
+})";
+  }
+};
+
+TEST_F(TalosBootstrapFaultTest, UnavailableDuringApplyIsRetried) {
+  ASSERT_EQ(RunTool(), 0) << ToolLog();
+  EXPECT_EQ(Count("talos", kApply, 503), 3);
+  EXPECT_EQ(Count("talos", kApply, 200), 5);
+}
+
+TEST_F(TalosBootstrapFaultTest, RejectedApplyIsAClearErrorNotRetried) {
+  EXPECT_EQ(RunTool(), 1);
+  EXPECT_TRUE(absl::StrContains(ToolLog(), "rejected its config")) << ToolLog();
+  EXPECT_TRUE(absl::StrContains(ToolLog(), "invalid machine token"));
+  // One attempt per node: InvalidArgument is not retried.
+  EXPECT_LE(Count("talos", kApply, 400), 5);
+  EXPECT_EQ(Count("talos", kBootstrap), 0);
 }
 
 }  // namespace
