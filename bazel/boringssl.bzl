@@ -29,16 +29,16 @@ def boringssl_libs(name, crypto, ssl, defines = [], extra_hdrs = [], includes = 
       ssl: name of the libssl target.
       defines: defines that propagate to dependents (BORINGSSL_PREFIX).
       extra_hdrs: additional headers of libcrypto (the prefix headers).
-      includes: additional include directories of libcrypto.
+      includes: directories of generated headers (under the repository) both libraries need.
       visibility: visibility of both targets.
     """
     native.cc_library(
         name = crypto,
         srcs = crypto_sources + crypto_internal_headers + crypto_sources_linux_x86_64,
         hdrs = crypto_headers + fips_fragments + extra_hdrs,
-        copts = COPTS + ["-std=gnu11"],
+        copts = COPTS + ["-std=gnu11", "-Iexternal/boringssl/src/include"] +
+                ["-I$(GENDIR)/external/boringssl/" + i for i in includes],
         defines = defines,
-        includes = ["src/include"] + includes,
         linkopts = ["-lpthread"],
         linkstatic = True,
         visibility = visibility,
@@ -47,7 +47,8 @@ def boringssl_libs(name, crypto, ssl, defines = [], extra_hdrs = [], includes = 
         name = ssl,
         srcs = ssl_sources + ssl_internal_headers,
         hdrs = ssl_headers,
-        copts = COPTS,
+        copts = COPTS + ["-Iexternal/boringssl/src/include"] +
+                ["-I$(GENDIR)/external/boringssl/" + i for i in includes],
         linkstatic = True,
         visibility = visibility,
         deps = [":" + crypto],
