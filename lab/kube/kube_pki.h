@@ -1,9 +1,8 @@
 // Certificates for the Kubernetes API simulator: the cluster CA (or the
 // world model's), the apiserver's serving certificate and an admin client
-// certificate. Issued on Debian's OpenSSL rather than lib/crypto because
-// labd compiles every registered module next to cpp-httplib (OpenSSL
-// headers), which BoringSSL's include path would shadow; the header exposes
-// no OpenSSL type. Plain PEM strings. Lab-internal material: never logged.
+// certificate, issued with //lib:crypto. Plain PEM strings (private keys as
+// PKCS#8 "PRIVATE KEY", which httplib's OpenSSL and kubectl both read).
+// Lab-internal material: never logged.
 #ifndef COLDSTART_LAB_KUBE_KUBE_PKI_H_
 #define COLDSTART_LAB_KUBE_KUBE_PKI_H_
 
@@ -27,8 +26,10 @@ struct KubePki {
 // Issues a serving certificate for `server_addresses` (IPs become IP SANs,
 // anything else DNS SANs; "kubernetes", "localhost" and 127.0.0.1 are always
 // included) and an admin client certificate, both ECDSA P-256, valid one
-// year, signed by the CA given as PEM or, when both are empty, by a new
-// self-signed CA. InvalidArgument for an unreadable CA.
+// year, signed by the CA given as PEM (any key PEM lib/crypto reads) or,
+// when both are empty, by a new self-signed ECDSA P-256 CA (ten years).
+// InvalidArgument for an unreadable CA, a CA key that does not match its
+// certificate, or a malformed address.
 absl::StatusOr<KubePki> IssueKubePki(
     const std::vector<std::string>& server_addresses,
     const std::string& ca_cert_pem = "", const std::string& ca_key_pem = "");

@@ -1,47 +1,24 @@
 #include "lab/pve/lab_tls.h"
 
 #include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
-#include <memory>
 #include <mutex>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "lib/crypto.h"
+#include "lib/secret.h"
+#include "lib/status_macros.h"
 
 namespace coldstart::lab {
 namespace {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-
 std::mutex ca_mutex;
-
-absl::Status OpenSslError(absl::string_view what) {
-  return absl::InternalError(absl::StrCat("lab TLS: ", what, " failed"));
-}
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -52,7 +29,7 @@ bool ReadFile(const std::string& path, std::string* out) {
   return true;
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& data,
+absl::Status WriteFile(const std::string& path, absl::string_view data,
                        mode_t mode) {
   std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -78,99 +55,52 @@ absl::Status WriteFile(const std::string& path, const std::string& data,
   return absl::OkStatus();
 }
 
-std::string CertPem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+// Valid from an hour ago (clock skew) for ten years.
+CertificateTemplate LabTemplate(std::string common_name) {
+  CertificateTemplate spec;
+  spec.common_name = std::move(common_name);
+  absl::Time now = absl::Now();
+  spec.not_before = now - absl::Hours(1);
+  spec.not_after = now + absl::Hours(24 * 365 * 10);
+  return spec;
 }
 
-std::string KeyPem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                           nullptr);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
-}
+struct LabCa {
+  Certificate cert;
+  PrivateKey key;
+};
 
-absl::Status AddExtension(X509* cert, X509* issuer, int nid,
-                          const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext =
-      X509V3_EXT_conf_nid(nullptr, &ctx, nid, const_cast<char*>(value.c_str()));
-  if (ext == nullptr) return OpenSslError(absl::StrCat("extension ", value));
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  return absl::OkStatus();
-}
-
-// A certificate for `key` named `common_name`, signed by issuer/issuer_key
-// (self-signed when issuer is null).
-absl::StatusOr<X509Ptr> MakeCertificate(EVP_PKEY* key,
-                                        const std::string& common_name,
-                                        X509* issuer, EVP_PKEY* issuer_key,
-                                        bool is_ca,
-                                        const std::string& subject_alt_names) {
-  X509Ptr cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  unsigned char serial_bytes[16];
-  RAND_bytes(serial_bytes, sizeof(serial_bytes));
-  serial_bytes[0] &= 0x7f;
-  BIGNUM* serial = BN_bin2bn(serial_bytes, sizeof(serial_bytes), nullptr);
-  BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get()));
-  BN_free(serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
-  X509_set_pubkey(cert.get(), key);
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(
-      name, "CN", MBSTRING_ASC,
-      reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(
-      cert.get(), issuer == nullptr ? name : X509_get_subject_name(issuer));
-  X509* ctx_issuer = issuer == nullptr ? cert.get() : issuer;
-  if (is_ca) {
-    absl::Status s = AddExtension(cert.get(), ctx_issuer, NID_basic_constraints,
-                                  "critical,CA:TRUE");
-    if (!s.ok()) return s;
-    s = AddExtension(cert.get(), ctx_issuer, NID_key_usage,
-                     "critical,keyCertSign,cRLSign");
-    if (!s.ok()) return s;
-  } else {
-    for (auto [nid, value] : std::vector<std::pair<int, std::string>>{
-             {NID_basic_constraints, "critical,CA:FALSE"},
-             {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-             {NID_ext_key_usage, "serverAuth"},
-             {NID_subject_alt_name, subject_alt_names}}) {
-      absl::Status s = AddExtension(cert.get(), ctx_issuer, nid, value);
-      if (!s.ok()) return s;
+// Reads the CA from `cert_path` / `key_path`, or creates both files when
+// either is missing.
+absl::StatusOr<LabCa> LoadOrCreateCa(const std::string& cert_path,
+                                     const std::string& key_path) {
+  std::string cert_pem, key_pem;
+  if (ReadFile(cert_path, &cert_pem) && ReadFile(key_path, &key_pem)) {
+    absl::StatusOr<Certificate> cert = Certificate::FromPem(cert_pem);
+    absl::StatusOr<PrivateKey> key =
+        PrivateKey::FromPem(Secret(std::move(key_pem)));
+    if (!cert.ok() || !key.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lab TLS: ", cert_path, " or ", key_path, " is unreadable"));
     }
+    return LabCa{*std::move(cert), *std::move(key)};
   }
-  absl::Status s =
-      AddExtension(cert.get(), ctx_issuer, NID_subject_key_identifier, "hash");
-  if (!s.ok()) return s;
-  if (X509_sign(cert.get(), issuer_key, EVP_sha256()) == 0) {
-    return OpenSslError("signing");
-  }
-  return cert;
+  PrivateKey key = PrivateKey::GenerateEcdsaP256();
+  CertificateTemplate spec = LabTemplate("coldstart lab CA");
+  spec.is_ca = true;
+  spec.key_usage = kKeyCertSign | kCrlSign;
+  ASSIGN_OR_RETURN(Certificate cert,
+                   IssueCertificate(spec, key.public_key(), key, nullptr));
+  ASSIGN_OR_RETURN(Secret pem, key.ToPem(PrivateKeyPem::kPkcs8));
+  RETURN_IF_ERROR(WriteFile(key_path, pem.Reveal(), 0600));
+  RETURN_IF_ERROR(WriteFile(cert_path, cert.ToPem(), 0644));
+  return LabCa{std::move(cert), std::move(key)};
 }
 
 }  // namespace
 
 std::string LabSha256Hex(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return HexEncode(Sha256(data));
 }
 
 absl::StatusOr<ServerCertificateFiles> IssueLabServerCertificate(
@@ -179,50 +109,23 @@ absl::StatusOr<ServerCertificateFiles> IssueLabServerCertificate(
   std::lock_guard<std::mutex> lock(ca_mutex);
   ServerCertificateFiles files;
   files.ca_path = workdir + "/lab-ca.pem";
-  std::string ca_key_path = workdir + "/lab-ca-key.pem";
-  X509Ptr ca;
-  PkeyPtr ca_key;
-  std::string ca_pem, ca_key_pem;
-  if (ReadFile(files.ca_path, &ca_pem) && ReadFile(ca_key_path, &ca_key_pem)) {
-    BioPtr cb(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
-    ca.reset(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-    BioPtr kb(BIO_new_mem_buf(ca_key_pem.data(),
-                              static_cast<int>(ca_key_pem.size())));
-    ca_key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-    if (ca == nullptr || ca_key == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "lab TLS: ", files.ca_path, " or ", ca_key_path, " is unreadable"));
-    }
-  } else {
-    ca_key.reset(EVP_EC_gen("P-256"));
-    if (ca_key == nullptr) return OpenSslError("CA key generation");
-    auto made = MakeCertificate(ca_key.get(), "coldstart lab CA", nullptr,
-                                ca_key.get(), true, "");
-    if (!made.ok()) return made.status();
-    ca = std::move(*made);
-    absl::Status s = WriteFile(ca_key_path, KeyPem(ca_key.get()), 0600);
-    if (!s.ok()) return s;
-    s = WriteFile(files.ca_path, CertPem(ca.get()), 0644);
-    if (!s.ok()) return s;
-  }
-  PkeyPtr key(EVP_EC_gen("P-256"));
-  if (key == nullptr) return OpenSslError("server key generation");
-  std::vector<std::string> sans = {"DNS:localhost"};
-  for (const std::string& ip : ip_addresses) sans.push_back("IP:" + ip);
-  auto cert = MakeCertificate(key.get(), "coldstart lab " + name, ca.get(),
-                              ca_key.get(), false, absl::StrJoin(sans, ","));
-  if (!cert.ok()) return cert.status();
+  ASSIGN_OR_RETURN(LabCa ca,
+                   LoadOrCreateCa(files.ca_path, workdir + "/lab-ca-key.pem"));
+  PrivateKey key = PrivateKey::GenerateEcdsaP256();
+  CertificateTemplate spec = LabTemplate("coldstart lab " + name);
+  spec.key_usage = kDigitalSignature | kKeyEncipherment;
+  spec.server_auth = true;
+  spec.dns_names = {"localhost"};
+  spec.ip_addresses = ip_addresses;
+  ASSIGN_OR_RETURN(Certificate cert,
+                   IssueCertificate(spec, key.public_key(), ca.key, &ca.cert));
   files.cert_path = absl::StrCat(workdir, "/", name, "-cert.pem");
   files.key_path = absl::StrCat(workdir, "/", name, "-key.pem");
-  absl::Status s = WriteFile(files.key_path, KeyPem(key.get()), 0600);
-  if (!s.ok()) return s;
-  s = WriteFile(files.cert_path, CertPem(cert->get()), 0644);
-  if (!s.ok()) return s;
-  unsigned char* der = nullptr;
-  int der_len = i2d_X509(cert->get(), &der);
-  std::string hex =
-      LabSha256Hex(absl::string_view(reinterpret_cast<char*>(der), der_len));
-  OPENSSL_free(der);
+  // PKCS#8 "PRIVATE KEY": what httplib's SSLServer (Debian's OpenSSL) reads.
+  ASSIGN_OR_RETURN(Secret key_pem, key.ToPem(PrivateKeyPem::kPkcs8));
+  RETURN_IF_ERROR(WriteFile(files.key_path, key_pem.Reveal(), 0600));
+  RETURN_IF_ERROR(WriteFile(files.cert_path, cert.ToPem(), 0644));
+  std::string hex = HexEncode(cert.Sha256Fingerprint());
   for (size_t i = 0; i < hex.size(); i += 2) {
     if (i > 0) files.cert_sha256.push_back(':');
     files.cert_sha256.append(hex, i, 2);

@@ -1,13 +1,10 @@
 // The lab's certificate authority and server certificates for the HTTPS
-// simulators (pve, factory). One CA per lab work directory, shared by every
-// module: <workdir>/lab-ca.pem (certificate; what specs name as `ca_file`)
-// and <workdir>/lab-ca-key.pem (0600). Created by the first module that asks,
-// reused by the others and by later labs on the same work directory.
+// simulators (pve, factory, headscale). One CA per lab work directory, shared
+// by every module: <workdir>/lab-ca.pem (certificate; what specs name as
+// `ca_file`) and <workdir>/lab-ca-key.pem (0600). Created by the first module
+// that asks, reused by the others and by later labs on the same work directory.
 //
-// Built on Debian's OpenSSL, not lib/crypto: a registered module must not
-// depend on //lib:crypto, because labd's own translation units include
-// cpp-httplib (OpenSSL headers) and BoringSSL's include path would shadow
-// them. The header exposes no OpenSSL type.
+// Built on //lib:crypto (BoringSSL); the header names no crypto library type.
 #ifndef COLDSTART_LAB_PVE_LAB_TLS_H_
 #define COLDSTART_LAB_PVE_LAB_TLS_H_
 
@@ -32,13 +29,14 @@ struct ServerCertificateFiles {
 // Loads or creates the lab CA in `workdir`, then issues a fresh server
 // certificate (ECDSA P-256, 10 years, serverAuth) for `ip_addresses` (and
 // DNS "localhost"), written as <workdir>/<name>-cert.pem and
-// <workdir>/<name>-key.pem. Errors: Internal for OpenSSL failures,
-// PermissionDenied/NotFound for file problems.
+// <workdir>/<name>-key.pem (PKCS#8 "PRIVATE KEY", which httplib's SSLServer
+// reads). Errors: FailedPrecondition for an unreadable existing CA,
+// PermissionDenied/Internal for file problems, Internal for crypto failures.
 absl::StatusOr<ServerCertificateFiles> IssueLabServerCertificate(
     const std::string& workdir, const std::string& name,
     const std::vector<std::string>& ip_addresses);
 
-// Lowercase hex SHA-256 of `data` (OpenSSL).
+// Lowercase hex SHA-256 of `data`.
 std::string LabSha256Hex(absl::string_view data);
 
 }  // namespace coldstart::lab

@@ -13,9 +13,8 @@
 //   reference, template labels/annotations/type), with status Synced=True;
 //   otherwise status Synced=False "no key could decrypt secret".
 //
-// Its cryptography is Debian's OpenSSL, not //lib:crypto (BoringSSL): labd
-// links the kube module next to cpp-httplib, whose OpenSSL headers
-// BoringSSL's include path would shadow (as lab/kube/kube_pki).
+// Its cryptography is //lib:crypto: RSA keys, the self-signed certificate,
+// and HybridOpen for the sealed values (facts/sealed-secrets.md §1).
 #ifndef COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 #define COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 
@@ -37,7 +36,8 @@ struct SealedSecretsControllerOptions {
   std::string pod_name_prefix = "sealed-secrets-controller-";
   // --key-renew-period (0 disables renewal).
   absl::Duration renew_period = absl::Hours(720);
-  // --key-size (the real default is 4096; tests may use less).
+  // --key-size (the real default is 4096; tests may use 2048, the least
+  // lib/crypto generates).
   int key_bits = 4096;
   std::function<absl::Time()> now;  // default absl::Now
 };
@@ -60,7 +60,7 @@ class SealedSecretsController {
   void OnWrite(WriteVerb verb, const ResourceType& type, const Json& object);
   absl::Time Now() const;
 
-  struct LoadedKey;  // an RSA private key (OpenSSL)
+  struct LoadedKey;  // an RSA private key
 
   ApiServer& api_;
   const SealedSecretsControllerOptions options_;

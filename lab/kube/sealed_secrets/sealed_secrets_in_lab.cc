@@ -27,9 +27,11 @@ absl::StatusOr<std::unique_ptr<SealedSecretsInLab>> SealedSecretsInLab::ForSpec(
     options.ns = spec.sealed_secrets().controller_namespace();
   }
   const std::string bits = option("sealed_secrets_key_bits", "4096");
-  if (!absl::SimpleAtoi(bits, &options.key_bits) || options.key_bits < 1024) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kube.sealed_secrets_key_bits=", bits, ": want a number >= 1024"));
+  if (!absl::SimpleAtoi(bits, &options.key_bits) || options.key_bits < 2048 ||
+      options.key_bits > 8192 || options.key_bits % 8 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kube.sealed_secrets_key_bits=", bits,
+                     ": want a multiple of 8 in [2048, 8192]"));
   }
   const std::string period = option("sealed_secrets_renew_period", "720h");
   if (!absl::ParseDuration(period, &options.renew_period) ||

@@ -13,7 +13,8 @@
 // Module options (--module_opt kube.NAME=VALUE):
 //   sealed_secrets=on_deploy (default) | at_start (start with the API
 //     server, as if deployed already) | off
-//   sealed_secrets_key_bits=4096 (smaller keys make tests faster)
+//   sealed_secrets_key_bits=4096 (a multiple of 8 in [2048, 8192]; smaller
+//     keys make tests faster)
 //   sealed_secrets_renew_period=720h (0 disables renewal)
 #ifndef COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_IN_LAB_H_
 #define COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_IN_LAB_H_
