@@ -4,8 +4,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "lib/cli.h"
 #include "lib/cli_flags.h"
 #include "tools/provision-vms/provision_vms.h"
@@ -19,14 +17,10 @@ ABSL_FLAG(bool, destroy, false,
 ABSL_FLAG(int, parallelism, 8, "VMs worked on at once.");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
+      argc, argv, "provision-vms",
       "provision-vms [--in FILE | --state FILE] [-o textproto|json] "
       "[--dry-run] [--adopt] [--destroy] [--events FILE] [--keystore SPEC]");
-  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
-  std::vector<char*> pointers;
-  for (std::string& arg : args) pointers.push_back(arg.data());
-  std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(pointers.size()), pointers.data());
   absl::Status status;
   absl::StatusOr<coldstart::CommonOptions> common =
       coldstart::CommonOptionsFromFlags();

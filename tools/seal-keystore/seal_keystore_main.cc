@@ -5,8 +5,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "lib/cli.h"
@@ -48,7 +46,7 @@ ABSL_FLAG(bool, insecure, false,
 
 namespace {
 
-absl::Status Run(const std::vector<char*>& positional) {
+absl::Status Run(const std::vector<std::string>& positional) {
   absl::StatusOr<coldstart::CommonOptions> common =
       coldstart::CommonOptionsFromFlags();
   if (!common.ok()) return common.status();
@@ -83,15 +81,11 @@ absl::Status Run(const std::vector<char*>& positional) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
+      argc, argv, "seal-keystore",
       "seal-keystore init|import FILE...|cert|renew-cert|seal [FILE]|"
       "unseal [FILE]|check DIR|backup|restore [--keystore SPEC] [--dry-run] "
       "[--in FILE|--state FILE] [--kubeconfig FILE]");
-  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(arg_pointers.size()), arg_pointers.data());
   const absl::Status status = Run(positional);
   std::cout.flush();
   coldstart::PrintStatus("seal-keystore", status, std::cerr);

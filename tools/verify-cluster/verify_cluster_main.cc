@@ -4,8 +4,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -28,7 +26,7 @@ ABSL_FLAG(bool, insecure, false,
 
 namespace {
 
-absl::Status Run(const std::vector<char*>& positional) {
+absl::Status Run(const std::vector<std::string>& positional) {
   if (positional.size() > 1) {
     return absl::InvalidArgumentError(
         "usage: verify-cluster [--in FILE|--state FILE] [--gate G,...] "
@@ -56,14 +54,10 @@ absl::Status Run(const std::vector<char*>& positional) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
+      argc, argv, "verify-cluster",
       "verify-cluster [--in FILE|--state FILE] [--gate G,...] [--wait D] "
       "[--junit FILE] [-o textproto|json] [--kubeconfig FILE]");
-  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(arg_pointers.size()), arg_pointers.data());
   const absl::Status status = Run(positional);
   coldstart::PrintStatus("verify-cluster", status, std::cerr);
   return coldstart::ExitCodeForStatus(status);
