@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/kube_config.h"
@@ -61,6 +62,12 @@ absl::Status KubeModule::Start(ModuleContext& context) {
     }
     cilium_ns_ = parts[0];
     cilium_name_ = parts[1];
+  }
+  if (auto port = context.options.find("port"); port != context.options.end()) {
+    if (!absl::SimpleAtoi(port->second, &port_) || port_ <= 0 ||
+        port_ > 65535) {
+      return absl::InvalidArgumentError("kube.port: want a TCP port");
+    }
   }
   auto sc = context.options.find("scenario");
   if (sc != context.options.end()) {
@@ -121,8 +128,11 @@ absl::Status KubeModule::StartListener() {
   ::mkdir(dir.c_str(), 0700);
   KubeHttpsOptions options;
   options.host = net.api_vip();
-  options.port =
-      context_->any_port ? 0 : (net.api_port() == 0 ? 6443 : net.api_port());
+  options.port = port_ > 0
+                     ? port_
+                     : (context_->any_port
+                            ? 0
+                            : (net.api_port() == 0 ? 6443 : net.api_port()));
   options.server_cert_pem = pki.server_cert_pem;
   options.server_key_pem = pki.server_key_pem;
   options.client_ca_pem = pki.ca_cert_pem;
@@ -220,6 +230,36 @@ void KubeModule::OnNodeReady(const NodeReady& e) {
   for (const char* dns : {"coredns-0", "coredns-1"}) {
     (void)api_->Apply(PodObject("kube-system", dns, e.node, true));
   }
+  UpdateCiliumDaemonSetStatus();
+}
+
+void KubeModule::UpdateCiliumDaemonSetStatus() {
+  std::optional<Json> ds =
+      api_->Get("apps/v1", "DaemonSet", cilium_ns_, cilium_name_);
+  if (!ds.has_value()) return;
+  int64_t nodes = 0, ready = 0;
+  for (const Json& node : api_->List("v1", "Node")) {
+    ++nodes;
+    for (const Json& c : node["status"].value("conditions", Json::array())) {
+      if (c.value("type", "") == "Ready" && c.value("status", "") == "True") {
+        ++ready;
+      }
+    }
+  }
+  const int64_t generation = (*ds)["metadata"].value("generation", 1);
+  (void)api_->Apply(
+      {{"apiVersion", "apps/v1"},
+       {"kind", "DaemonSet"},
+       {"metadata", {{"name", cilium_name_}, {"namespace", cilium_ns_}}},
+       {"status",
+        {{"observedGeneration", generation},
+         {"desiredNumberScheduled", nodes},
+         {"currentNumberScheduled", nodes},
+         {"updatedNumberScheduled", ready},
+         {"numberReady", ready},
+         {"numberAvailable", ready},
+         {"numberUnavailable", nodes - ready},
+         {"numberMisscheduled", 0}}}});
 }
 
 void KubeModule::OnWrite(WriteVerb verb, const ResourceType& type,
@@ -237,6 +277,7 @@ void KubeModule::OnWrite(WriteVerb verb, const ResourceType& type,
     }
     Log(absl::StrCat("kube: DaemonSet ", ns, "/", name,
                      " applied; CNI rolling out"));
+    UpdateCiliumDaemonSetStatus();
     context_->world->Publish(CniRolledOut{});
     return;
   }

@@ -9,11 +9,15 @@
 //   the Cilium DaemonSet (kube-system/cilium unless kube.cilium_daemonset=
 //   NS/NAME) is written -> CniRolledOut (lab/world/lifecycle.h turns that
 //                         into NodeReady after the CNI latency)
-//   NodeReady(n)       -> Node n Ready; its cilium pod and CoreDNS Running
+//   NodeReady(n)       -> Node n Ready; its cilium pod and CoreDNS Running;
+//                         the Cilium DaemonSet's status counts the Ready
+//                         nodes as updated/available (its rollout)
 //   the scenario trigger object is created (kube.scenario=FILE) -> the
 //                         scenario plays, scaled by the lab's time scale
 //
 // Options (--module_opt): kube.scenario=FILE, kube.cilium_daemonset=NS/NAME,
+// kube.port=N (listen on N even with --any-port: tests that must know the
+// API port before the VIP is up, e.g. to put it into machine configs),
 // kube.sealed_secrets* (lab/kube/sealed_secrets/sealed_secrets_in_lab.h: the
 // sealed-secrets controller starts when it is deployed).
 #ifndef COLDSTART_LAB_KUBE_KUBE_MODULE_H_
@@ -54,6 +58,7 @@ class KubeModule : public Module {
   void OnNodeReady(const NodeReady& e);
   void OnVipUp(const VipUp& e);
   void OnWrite(WriteVerb verb, const ResourceType& type, const Json& object);
+  void UpdateCiliumDaemonSetStatus();
   absl::Status StartListener();
   void Log(const std::string& line);
 
@@ -64,6 +69,7 @@ class KubeModule : public Module {
   std::unique_ptr<ApiServer> api_;
   std::string cilium_ns_ = "kube-system";
   std::string cilium_name_ = "cilium";
+  int port_ = 0;  // kube.port; 0: the spec's (or any with --any-port)
   std::optional<LoadedScenario> scenario_;
   std::map<std::string, const v1::Node*> spec_nodes_;
   std::vector<World::SubscriptionId> subscriptions_;

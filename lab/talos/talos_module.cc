@@ -207,6 +207,10 @@ class TalosSimulator : public std::enable_shared_from_this<TalosSimulator> {
     absl::MutexLock lock(&mu_);
     return bootstrap_count_;
   }
+  bool stopped() const {
+    absl::MutexLock lock(&mu_);
+    return stopped_;
+  }
 
   // --- RPC bodies (called by the per-node service) ---
   grpc::Status Apply(const std::string& node, grpc::ServerContext* ctx,
@@ -994,6 +998,34 @@ grpc::Status TalosSimulator::Reset(const std::string& name,
 
 // --- Module -----------------------------------------------------------------
 
+namespace {
+
+// talos.boot_when_exists: boots `nodes` once `path` exists (checked every
+// 20 ms on the lab's scheduler) unless the simulator has stopped.
+void BootWhenExists(std::weak_ptr<TalosSimulator> weak, ModuleContext* context,
+                    std::string path,
+                    std::vector<std::pair<std::string, std::string>> nodes) {
+  std::shared_ptr<TalosSimulator> self = weak.lock();
+  if (self == nullptr || self->stopped()) return;
+  if (access(path.c_str(), F_OK) == 0) {
+    if (context->log) {
+      context->log(absl::StrCat("talos: ", path, " exists; booting ",
+                                nodes.size(), " nodes"));
+    }
+    for (const auto& [name, ip] : nodes) {
+      context->world->Publish(NodeBooted{name, ip});
+    }
+    return;
+  }
+  context->scheduler->ScheduleAfter(
+      absl::Milliseconds(20),
+      [weak, context, path = std::move(path), nodes = std::move(nodes)] {
+        BootWhenExists(weak, context, path, nodes);
+      });
+}
+
+}  // namespace
+
 TalosModule::TalosModule() = default;
 TalosModule::~TalosModule() { Stop(); }
 
@@ -1026,10 +1058,31 @@ absl::Status TalosModule::Start(ModuleContext& context) {
   simulator_ = std::make_shared<TalosSimulator>(context, std::move(nodes), port,
                                                 spec.network().api_vip());
   simulator_->Subscribe();
-  auto boot = context.options.find("boot");
-  if (boot != context.options.end() && boot->second == "all") {
+  auto option = [&](const char* key) {
+    auto it = context.options.find(key);
+    return it == context.options.end() ? std::string() : it->second;
+  };
+  const std::string boot = option("boot");
+  if (!boot.empty() && boot != "all") {
+    return absl::InvalidArgumentError("talos.boot: want all");
+  }
+  const std::string skip = option("boot_skip");
+  const std::string when = option("boot_when_exists");
+  if (boot.empty() && (!skip.empty() || !when.empty())) {
+    return absl::InvalidArgumentError(
+        "talos.boot_skip and talos.boot_when_exists need talos.boot=all");
+  }
+  std::vector<std::pair<std::string, std::string>> booting;
+  if (boot == "all") {
     for (const auto& node : spec.nodes()) {
-      context.world->Publish(NodeBooted{node.name(), node.ip()});
+      if (node.name() != skip) booting.push_back({node.name(), node.ip()});
+    }
+  }
+  if (!when.empty()) {
+    BootWhenExists(simulator_, &context, when, std::move(booting));
+  } else {
+    for (const auto& [name, ip] : booting) {
+      context.world->Publish(NodeBooted{name, ip});
     }
   }
   return absl::OkStatus();

@@ -20,7 +20,10 @@
 //   Headscale) with its TS_AUTHKEY, hostname and TS_ROUTES.
 //
 // Options: talos.boot=all publishes NodeBooted for every spec node at start
-// (running without the pve module). Listeners: one per node, named after it.
+// (running without the pve module); with talos.boot_when_exists=PATH the
+// boots wait until PATH exists (a test decides when nodes finish booting:
+// until then their addresses refuse connections); talos.boot_skip=NAME
+// leaves one node off for good. Listeners: one per node, named after it.
 // Every call is checked against fault rules ("talos:GRPC /machine.Machine
 // Service/<Method>") and logged (dry-run applies with path suffix
 // "#dry-run"; status = HTTP mapping of the gRPC code).

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,15 +20,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "lib/atomic_file.h"
 #include "lib/crypto.h"
 #include "lib/http.h"
 #include "lib/keystore.h"
+#include "lib/kube_client.h"
+#include "lib/kube_config.h"
+#include "lib/kube_transport.h"
 #include "lib/status_macros.h"
 #include "tools/talos-bootstrap/headscale_client.h"
 #include "tools/talos-bootstrap/machine_config.h"
+#include "tools/talos-bootstrap/manifest.h"
 #include "tools/talos-bootstrap/secrets_bundle.h"
 #include "tools/talos-bootstrap/talos_client.h"
 
@@ -38,6 +44,8 @@ using coldstart::v1::ClusterSpec;
 using coldstart::v1::Node;
 
 constexpr size_t kMaintenanceRequestLimit = 4 << 20;
+// The field manager of the Cilium objects (server-side apply).
+constexpr char kFieldManager[] = "coldstart-talos-bootstrap";
 
 class Progress {
  public:
@@ -63,15 +71,22 @@ bool Retryable(const absl::Status& s) {
 }
 
 // Polls `attempt` with exponential backoff (first try immediate) until it
-// returns something other than a retryable error, or `deadline`.
+// returns something other than a retryable error, or `deadline`. With
+// `progress`, the first retryable error is reported as a line.
 template <typename T>
 absl::StatusOr<T> Poll(absl::Time deadline, const std::string& what,
-                       const std::function<absl::StatusOr<T>()>& attempt) {
+                       const std::function<absl::StatusOr<T>()>& attempt,
+                       Progress* progress = nullptr) {
   absl::Duration backoff = absl::Milliseconds(50);
   absl::Status last;
   while (true) {
     absl::StatusOr<T> result = attempt();
     if (result.ok() || !Retryable(result.status())) return result;
+    if (progress != nullptr && last.ok()) {
+      progress->Line(absl::StrCat(what, ": not answering yet (",
+                                  result.status().message(),
+                                  "); retrying with backoff"));
+    }
     last = result.status();
     if (absl::Now() + backoff > deadline) {
       return absl::DeadlineExceededError(
@@ -130,6 +145,79 @@ absl::Status WriteSecretFile(const std::string& path, const std::string& data) {
   return absl::OkStatus();
 }
 
+// One API server address with its own transport.
+struct KubeEndpoint {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<kube::KubeClient> client;
+  std::string server;
+  std::string label;  // "VIP" or "bootstrap endpoint"
+};
+
+absl::StatusOr<KubeEndpoint> OpenKube(const kube::RestConfig& config,
+                                      const std::string& server,
+                                      const std::string& label) {
+  kube::RestConfig c = config;
+  c.server = server;
+  kube::TransportOptions transport;
+  // Not-yet-existing VIPs drop SYNs on a real LAN; do not wait long.
+  transport.connect_timeout = absl::Seconds(3);
+  transport.timeout = absl::Seconds(30);
+  transport.user_agent = "coldstart-talos-bootstrap";
+  KubeEndpoint e;
+  ASSIGN_OR_RETURN(e.http, kube::NewKubeHttpClient(c, transport));
+  e.client = std::make_unique<kube::KubeClient>(*e.http, server);
+  e.server = server;
+  e.label = label;
+  return e;
+}
+
+// `server` ("https://host:port/prefix") with its host replaced.
+std::string WithHost(const std::string& server, const std::string& host) {
+  absl::string_view rest = server;
+  absl::ConsumePrefix(&rest, "https://");
+  const size_t end = rest.find_first_of(":/");
+  return absl::StrCat("https://", host,
+                      end == absl::string_view::npos ? "" : rest.substr(end));
+}
+
+// kubectl's rollout rule for a DaemonSet (facts/kubernetes.md §6).
+kube::ConditionResult DaemonSetRolledOut(const kube::Json* ds) {
+  if (ds == nullptr) return {false, "the DaemonSet to exist"};
+  const kube::Json& st = ds->value("status", kube::Json::object());
+  const int64_t generation =
+      ds->value("metadata", kube::Json::object()).value("generation", 0);
+  if (st.value("observedGeneration", int64_t{0}) < generation) {
+    return {false, "the controller to observe the new generation"};
+  }
+  if (!st.contains("desiredNumberScheduled")) {
+    return {false, "the DaemonSet status"};
+  }
+  const int64_t desired = st.value("desiredNumberScheduled", int64_t{0});
+  const int64_t updated = st.value("updatedNumberScheduled", int64_t{0});
+  const int64_t available = st.value("numberAvailable", int64_t{0});
+  if (updated < desired) {
+    return {false,
+            absl::StrCat(updated, " of ", desired, " updated pods scheduled")};
+  }
+  if (available < desired) {
+    return {false, absl::StrCat(available, " of ", desired,
+                                " updated pods available")};
+  }
+  return {true, ""};
+}
+
+kube::ConditionResult NodeReady(const kube::Json* node) {
+  if (node == nullptr) return {false, "the node to register"};
+  const kube::Json* ready = kube::FindCondition(*node, "Ready");
+  if (ready != nullptr && ready->value("status", "") == "True") {
+    return {true, ""};
+  }
+  return {false, ready == nullptr
+                     ? std::string("the Ready condition")
+                     : absl::StrCat("Ready=", ready->value("status", ""), " (",
+                                    ready->value("reason", ""), ")")};
+}
+
 struct NodeResult {
   std::string stage;
   std::string sha256;
@@ -153,6 +241,11 @@ class Run {
   absl::Status WriteOutputs(const ClusterSpec& spec, const Node& first,
                             coldstart::v1::TalosBootstrapStatus& status);
   absl::Status FinishMesh(const ClusterSpec& spec);
+  absl::StatusOr<KubeEndpoint> ConnectKube(const ClusterSpec& spec,
+                                           const kube::RestConfig& config);
+  absl::Status ApplyCilium(const ClusterSpec& spec,
+                           const std::vector<ManifestObject>& objects,
+                           coldstart::v1::TalosBootstrapStatus& status);
   std::string Address(const ClusterSpec& spec, const Node& node) const {
     const uint32_t port =
         spec.talos().api_port() == 0 ? 50000 : spec.talos().api_port();
@@ -338,7 +431,8 @@ absl::Status Run::ConvergeNode(const ClusterSpec& spec, const Node& node,
           }
         }
         return absl::UnavailableError(std::string(v.status().message()));
-      });
+      },
+      &progress_);
   RETURN_IF_ERROR(mode.status());
   if (*mode == Mode::kMaintenance) {
     if (config.yaml.size() >= kMaintenanceRequestLimit) {
@@ -535,6 +629,150 @@ absl::Status Run::FinishMesh(const ClusterSpec& spec) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<KubeEndpoint> Run::ConnectKube(const ClusterSpec& spec,
+                                              const kube::RestConfig& config) {
+  std::vector<std::pair<std::string, std::string>> candidates = {
+      {config.server, "VIP"}};
+  const std::string bootstrap = spec.network().bootstrap_endpoint();
+  if (!bootstrap.empty() && bootstrap != spec.network().api_vip()) {
+    candidates.push_back(
+        {WithHost(config.server, bootstrap), "bootstrap endpoint"});
+  }
+  return Poll<KubeEndpoint>(
+      deadline_, "kubernetes: waiting for the API server",
+      [&]() -> absl::StatusOr<KubeEndpoint> {
+        std::vector<std::string> errors;
+        for (const auto& [server, label] : candidates) {
+          ASSIGN_OR_RETURN(KubeEndpoint e, OpenKube(config, server, label));
+          absl::Status answered = e.client->Version().status();
+          if (answered.ok()) return e;
+          // Refused, timed out or (a port of some other server) a TLS peer
+          // we do not trust: not the API server yet.
+          if (!Retryable(answered) && !absl::IsFailedPrecondition(answered)) {
+            return answered;
+          }
+          errors.push_back(
+              absl::StrCat(label, " ", server, ": ", answered.message()));
+        }
+        return absl::UnavailableError(absl::StrJoin(errors, "; "));
+      },
+      &progress_);
+}
+
+absl::Status Run::ApplyCilium(const ClusterSpec& spec,
+                              const std::vector<ManifestObject>& objects,
+                              coldstart::v1::TalosBootstrapStatus& status) {
+  const std::string kube_path = status.kubeconfig_path();
+  std::ifstream in(kube_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the kubeconfig ", kube_path));
+  }
+  const size_t slash = kube_path.rfind('/');
+  ASSIGN_OR_RETURN(
+      kube::RestConfig config,
+      kube::ParseKubeconfig(
+          text.str(),
+          slash == std::string::npos ? "." : kube_path.substr(0, slash),
+          kube_path));
+  ASSIGN_OR_RETURN(KubeEndpoint api, ConnectKube(spec, config));
+  progress_.Line(absl::StrCat("kubernetes: API server answers on ", api.label,
+                              " ", api.server));
+  status.set_kube_endpoint(api.server);
+  // Server-side apply of every object, in file order (helm template output
+  // is ordered: namespaces and CRDs first). The same manifest again is a
+  // no-op for the server; a changed one upgrades what it sets.
+  progress_.Line(absl::StrCat("cilium: applying ", objects.size(),
+                              " objects (server-side apply, field manager ",
+                              kFieldManager, ")"));
+  kube::ApplyOptions apply;
+  apply.field_manager = kFieldManager;
+  apply.force = true;
+  for (const ManifestObject& o : objects) {
+    ASSIGN_OR_RETURN(
+        kube::Resource resource,
+        Poll<kube::Resource>(
+            deadline_, absl::StrCat("cilium: discovery of ", o.kind),
+            [&] { return api.client->Discover(o.api_version, o.kind); }));
+    kube::Json object = o.object;
+    if (resource.namespaced && o.ns.empty()) {
+      object["metadata"]["namespace"] = "default";
+    }
+    absl::StatusOr<kube::Json> applied = Poll<kube::Json>(
+        deadline_, absl::StrCat("cilium: apply ", o.Describe()),
+        [&] { return api.client->Apply(resource, object, apply); });
+    if (!applied.ok()) {
+      return absl::Status(
+          applied.status().code(),
+          absl::StrCat("cilium: server-side apply of ", o.Describe(),
+                       " failed: ", applied.status().message()));
+    }
+  }
+  status.set_cilium_applied(spec.versions().cilium());
+  // Rollout of every DaemonSet of the manifest, then every node Ready.
+  kube::WaitOptions wait;
+  wait.timeout = std::max(absl::ZeroDuration(), deadline_ - absl::Now());
+  for (const ManifestObject& o : objects) {
+    if (o.kind != "DaemonSet") continue;
+    ASSIGN_OR_RETURN(kube::Resource resource,
+                     api.client->Discover(o.api_version, o.kind));
+    progress_.Line(
+        absl::StrCat("cilium: waiting for the rollout of ", o.Describe()));
+    RETURN_IF_ERROR(api.client
+                        ->WaitFor(
+                            resource, o.ns.empty() ? "default" : o.ns, o.name,
+                            [](const kube::Json* ds)
+                                -> absl::StatusOr<kube::ConditionResult> {
+                              return DaemonSetRolledOut(ds);
+                            },
+                            wait)
+                        .status());
+  }
+  progress_.Line("kubernetes: waiting for every node to be Ready");
+  for (const Node& n : spec.nodes()) {
+    wait.timeout = std::max(absl::ZeroDuration(), deadline_ - absl::Now());
+    RETURN_IF_ERROR(api.client
+                        ->WaitFor(
+                            kube::Nodes(), "", n.name(),
+                            [](const kube::Json* node)
+                                -> absl::StatusOr<kube::ConditionResult> {
+                              return NodeReady(node);
+                            },
+                            wait)
+                        .status());
+  }
+  status.set_nodes_ready(true);
+  progress_.Line(
+      absl::StrCat("kubernetes: ", spec.nodes_size(), " nodes Ready"));
+  return absl::OkStatus();
+}
+
+// The Cilium manifest named in the spec (relative paths: to the working
+// directory): its SHA-256 and objects. InvalidArgument when it cannot be read
+// or parsed.
+absl::Status LoadCiliumManifest(const ClusterSpec& spec, std::string* sha256,
+                                std::vector<ManifestObject>* objects) {
+  const std::string& path = spec.talos().cilium_manifest();
+  if (path.empty()) return absl::OkStatus();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.talos.cilium_manifest: cannot read ", path,
+        " (relative paths are relative to the working directory)"));
+  }
+  *sha256 = HexEncode(Sha256(text.str()));
+  ASSIGN_OR_RETURN(*objects, ParseManifest(text.str(), path));
+  if (objects->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.talos.cilium_manifest: ", path, " has no objects"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Run::Execute(coldstart::v1::Cluster& cluster) {
   const ClusterSpec& spec = cluster.spec();
   deadline_ = absl::Now() + options_.timeout;
@@ -554,6 +792,9 @@ absl::Status Run::Execute(coldstart::v1::Cluster& cluster) {
   if (first == nullptr) {
     return absl::InvalidArgumentError("spec.nodes has no control plane");
   }
+  std::string manifest_sha256;
+  std::vector<ManifestObject> manifest;
+  RETURN_IF_ERROR(LoadCiliumManifest(spec, &manifest_sha256, &manifest));
   schematic_ = cluster.status().provision().image().schematic_id();
   cluster_name_ = spec.name();
   std::string keystore_spec = options_.common.keystore;
@@ -595,6 +836,13 @@ absl::Status Run::Execute(coldstart::v1::Cluster& cluster) {
     }
     progress_.Line(absl::StrCat("plan: etcd bootstrap on ", first->name(), ": ",
                                 pending ? "pending" : "done"));
+    if (!manifest.empty()) {
+      progress_.Line(absl::StrCat(
+          "plan: cilium ", spec.talos().cilium_manifest(), " (sha256 ",
+          manifest_sha256.substr(0, 12), ", ", manifest.size(),
+          " objects): pending (server-side apply after bootstrap, then "
+          "rollout and nodes Ready)"));
+    }
     return absl::OkStatus();
   }
 
@@ -681,6 +929,12 @@ absl::Status Run::Execute(coldstart::v1::Cluster& cluster) {
   }
   RETURN_IF_ERROR(WriteOutputs(spec, *first, *status));
   RETURN_IF_ERROR(FinishMesh(spec));
+  if (!manifest.empty()) {
+    status->set_nodes_ready(false);
+    deadline_ = absl::Now() + options_.timeout;
+    RETURN_IF_ERROR(ApplyCilium(spec, manifest, *status));
+    status->set_cilium_manifest_sha256(manifest_sha256);
+  }
   return absl::OkStatus();
 }
 

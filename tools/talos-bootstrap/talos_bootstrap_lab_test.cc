@@ -1,9 +1,15 @@
-// talos-bootstrap (the real binary) against labd (talos + headscale modules,
-// nodes booted by talos.boot=all): a cold run on 5 nodes, a re-run that
-// changes nothing, SIGKILL at several points then a converging re-run with
-// etcd bootstrapped exactly once, and --dry-run.
+// talos-bootstrap (the real binary) against labd (talos + headscale + kube
+// modules, nodes booted by talos.boot=all): a cold run on 5 nodes up to
+// Cilium applied and every node Ready, a re-run that changes nothing (the
+// Cilium objects are server-side applied again, a no-op for the server),
+// SIGKILL at several points and during the Cilium step then a converging
+// re-run with etcd bootstrapped exactly once, --dry-run, nodes that are
+// still booting (connection refused, retried) and one that never boots.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +27,8 @@
 #include "gtest/gtest.h"
 #include "lab/testing/lab_fixture.h"
 #include "lib/cluster_textproto.h"
+#include "lib/kube_client.h"
+#include "lib/kube_config.h"
 
 namespace coldstart {
 namespace {
@@ -35,23 +43,50 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// A port free on 127.0.3.1 (the lab's API VIP) right now, for kube.port: the
+// machine configs name the API port before the VIP exists.
+int FreeVipPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.3.1", &addr.sin_addr);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 &&
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+constexpr char kDaemonSet[] =
+    "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium";
+constexpr int kManifestObjects = 9;
+
 class TalosBootstrapLabTest : public ::testing::Test {
  protected:
   // Fault file for this test (text format); empty: none.
   virtual std::string Faults() { return ""; }
+  // The talos module's options.
+  virtual std::vector<std::string> TalosOptions() { return {"talos.boot=all"}; }
 
   void SetUp() override {
-    lab::LabProcessOptions options;
-    options.time_scale = 0.002;
-    options.module_options = {"talos.boot=all"};
-    options.faults = Faults();
-    auto lab = LabProcess::Start(options);
-    ASSERT_TRUE(lab.ok()) << lab.status();
-    lab_ = std::move(*lab);
     dir_ = absl::StrCat(
         std::getenv("TEST_TMPDIR"), "/run-", getpid(), "-",
         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     mkdir(dir_.c_str(), 0700);
+    kube_port_ = FreeVipPort();
+    ASSERT_GT(kube_port_, 0);
+    lab::LabProcessOptions options;
+    options.time_scale = 0.002;
+    options.module_options = TalosOptions();
+    options.module_options.push_back(absl::StrCat("kube.port=", kube_port_));
+    options.faults = Faults();
+    auto lab = LabProcess::Start(options);
+    ASSERT_TRUE(lab.ok()) << lab.status();
+    lab_ = std::move(*lab);
     // The spec with the lab's real ports.
     auto parsed = ParseClusterText(ReadFile("testdata/lab.txtpb"), "lab.txtpb");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -68,7 +103,9 @@ class TalosBootstrapLabTest : public ::testing::Test {
                                                                  "/kubeconfig");
     cluster.mutable_spec()->mutable_talos()->set_talosconfig_path(
         dir_ + "/talosconfig");
-    cluster.mutable_spec()->mutable_talos()->clear_cilium_manifest();
+    cluster.mutable_spec()->mutable_network()->set_api_port(kube_port_);
+    cluster.mutable_spec()->mutable_talos()->set_cilium_manifest(
+        lab::RunfilePath("tools/talos-bootstrap/testdata/cilium-1.16.5.yaml"));
     cluster.mutable_status()
         ->mutable_provision()
         ->mutable_image()
@@ -137,9 +174,56 @@ class TalosBootstrapLabTest : public ::testing::Test {
     }
     return n;
   }
+  int Patches(const std::string& module, int status = -1) {
+    auto records = lab_->Requests(module);
+    int n = 0;
+    for (const RequestRecord& r : *records) {
+      if (r.method == "PATCH" && (status < 0 || r.status == status)) ++n;
+    }
+    return n;
+  }
+  // Waits (bounded, as a failure guard only) until the tool's log has `text`.
+  bool WaitForLog(const std::string& text) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < give_up) {
+      if (absl::StrContains(ToolLog(), text)) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
+  }
+  // A client on the tool's kubeconfig (server = the VIP).
+  std::unique_ptr<kube::KubeClient> Kube() {
+    kube::KubeconfigLoadOptions load;
+    load.explicit_path = dir_ + "/kubeconfig";
+    auto config = kube::LoadKubeconfig(load);
+    EXPECT_TRUE(config.ok()) << config.status();
+    if (!config.ok()) return nullptr;
+    auto client = kube::KubeClient::FromConfig(*config);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? std::move(*client) : nullptr;
+  }
+  // Every spec node registered and Ready, read through lib/kube.
+  void ExpectNodesReady() {
+    auto client = Kube();
+    ASSERT_NE(client, nullptr);
+    auto nodes = client->List(kube::Nodes(), "");
+    ASSERT_TRUE(nodes.ok()) << nodes.status();
+    EXPECT_EQ(nodes->size(), 5u);
+    for (const auto& node : *nodes) {
+      const auto* ready = kube::FindCondition(node, "Ready");
+      ASSERT_NE(ready, nullptr) << node.dump();
+      EXPECT_EQ(ready->value("status", ""), "True") << node.dump();
+    }
+    auto ds = client->Get(kube::DaemonSets(), "kube-system", "cilium");
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    EXPECT_EQ((*ds)["spec"]["template"]["spec"]["containers"][0]["image"],
+              "quay.io/cilium/cilium:v1.16.5");
+    EXPECT_EQ((*ds)["status"].value("numberAvailable", 0), 5);
+  }
 
   std::unique_ptr<LabProcess> lab_;
   std::string dir_, state_;
+  int kube_port_ = 0;
 };
 
 constexpr char kApply[] = "/machine.MachineService/ApplyConfiguration";
@@ -166,8 +250,9 @@ TEST_F(TalosBootstrapLabTest, ColdRunThenRerunChangesNothing) {
   EXPECT_EQ(st.st_mode & 0777, 0600);
   ASSERT_EQ(stat((dir_ + "/talosconfig").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
-  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/kubeconfig"),
-                                "server: https://127.0.3.1:6443"));
+  EXPECT_TRUE(absl::StrContains(
+      ReadFile(dir_ + "/kubeconfig"),
+      absl::StrCat("server: https://127.0.3.1:", kube_port_)));
   const std::string talosconfig = ReadFile(dir_ + "/talosconfig");
   EXPECT_TRUE(absl::StrContains(
       talosconfig, "- 127.0.1.1\n      - 127.0.1.2\n      - 127.0.1.3\n"));
@@ -176,6 +261,24 @@ TEST_F(TalosBootstrapLabTest, ColdRunThenRerunChangesNothing) {
   EXPECT_FALSE(absl::StrContains(ReadFile(state_), "PRIVATE KEY"));
   EXPECT_FALSE(absl::StrContains(ToolLog(), "PRIVATE"));
 
+  // Cilium: every object server-side applied once (201 = created; the
+  // simulator refuses an apply without fieldManager with 400), through the
+  // VIP; the DaemonSet rolled out and every node Ready.
+  EXPECT_EQ(Patches("kube", 201), kManifestObjects) << ToolLog();
+  EXPECT_EQ(Patches("kube"), kManifestObjects);
+  EXPECT_EQ(Writes("kube"), 0) << "only server-side apply writes";
+  EXPECT_EQ(Count("kube", kDaemonSet, 201), 1);
+  EXPECT_EQ(status.cilium_applied(), "1.16.5");
+  EXPECT_EQ(status.cilium_manifest_sha256().size(), 64u);
+  EXPECT_TRUE(status.nodes_ready());
+  EXPECT_EQ(status.kube_endpoint(),
+            absl::StrCat("https://127.0.3.1:", kube_port_));
+  ExpectNodesReady();
+  auto client = Kube();
+  ASSERT_NE(client, nullptr);
+  auto before = client->Get(kube::DaemonSets(), "kube-system", "cilium");
+  ASSERT_TRUE(before.ok()) << before.status();
+
   const int applies = Count("talos", kApply);
   const int hs_writes = Writes("headscale");
   ASSERT_EQ(RunTool(), 0) << ToolLog();
@@ -183,6 +286,17 @@ TEST_F(TalosBootstrapLabTest, ColdRunThenRerunChangesNothing) {
   EXPECT_EQ(Count("talos", kBootstrap), 1);
   EXPECT_EQ(Writes("headscale"), hs_writes) << "re-run wrote to headscale";
   EXPECT_EQ(Count("talos", std::string(kApply) + "#dry-run"), 5);
+  // Re-run: the same objects applied again (200 = existed), nothing else
+  // written; the DaemonSet's spec generation is unchanged.
+  EXPECT_EQ(Patches("kube", 200), kManifestObjects) << ToolLog();
+  EXPECT_EQ(Patches("kube"), 2 * kManifestObjects);
+  EXPECT_EQ(Writes("kube"), 0);
+  auto after = client->Get(kube::DaemonSets(), "kube-system", "cilium");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ((*after)["metadata"]["generation"],
+            (*before)["metadata"]["generation"]);
+  EXPECT_EQ((*after)["spec"], (*before)["spec"]);
+  ExpectNodesReady();
 }
 
 TEST_F(TalosBootstrapLabTest, SigkillAnywhereThenRerunConverges) {
@@ -196,6 +310,7 @@ TEST_F(TalosBootstrapLabTest, SigkillAnywhereThenRerunConverges) {
   ASSERT_EQ(RunTool(), 0) << ToolLog();
   EXPECT_EQ(Count("talos", kBootstrap, 200), 1) << ToolLog();
   EXPECT_EQ(Count("talos", kApply, 200), 5);
+  ExpectNodesReady();
   const int applies = Count("talos", kApply);
   ASSERT_EQ(RunTool(), 0) << ToolLog();
   EXPECT_EQ(Count("talos", kApply), applies);
@@ -207,6 +322,8 @@ TEST_F(TalosBootstrapLabTest, DryRunPlansAndChangesNothing) {
   EXPECT_EQ(Writes("headscale"), 0);
   EXPECT_TRUE(absl::StrContains(ToolLog(), "etcd bootstrap on ctrl-1: pending"))
       << ToolLog();
+  EXPECT_TRUE(absl::StrContains(ToolLog(), "objects): pending")) << ToolLog();
+  EXPECT_EQ(Patches("kube"), 0);
 }
 
 class TalosBootstrapFaultTest : public TalosBootstrapLabTest {
@@ -216,6 +333,15 @@ class TalosBootstrapFaultTest : public TalosBootstrapLabTest {
     (void)name;
     const std::string test =
         ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (test == "SigkillDuringCiliumThenRerunConverges") {
+      // Holds the DaemonSet apply so that the kill lands in the Cilium step.
+      return R"(rules {
+  name: "cilium-slow"
+  endpoint: "kube:PATCH /apis/apps/v1/namespaces/kube-system/daemonsets/cilium"
+  first_calls: 1
+  delay { ms: 3000 }
+})";
+    }
     if (test == "UnavailableDuringApplyIsRetried") {
       return R"(rules {
   name: "apply-unavailable"
@@ -232,6 +358,23 @@ class TalosBootstrapFaultTest : public TalosBootstrapLabTest {
   }
 };
 
+TEST_F(TalosBootstrapFaultTest, SigkillDuringCiliumThenRerunConverges) {
+  pid_t pid = Spawn();
+  ASSERT_TRUE(WaitForLog("cilium: applying")) << ToolLog();
+  kill(pid, SIGKILL);
+  int wait_status;
+  waitpid(pid, &wait_status, 0);
+  ASSERT_TRUE(WIFSIGNALED(wait_status));
+  ASSERT_EQ(RunTool(), 0) << ToolLog();
+  EXPECT_EQ(Count("talos", kBootstrap, 200), 1);
+  EXPECT_EQ(Count("talos", kApply, 200), 5);
+  EXPECT_EQ(Writes("kube"), 0);
+  ExpectNodesReady();
+  auto parsed = ParseClusterText(ReadFile(state_), "state");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->cluster.status().talos_bootstrap().nodes_ready());
+}
+
 TEST_F(TalosBootstrapFaultTest, UnavailableDuringApplyIsRetried) {
   ASSERT_EQ(RunTool(), 0) << ToolLog();
   EXPECT_EQ(Count("talos", kApply, 503), 3);
@@ -244,6 +387,55 @@ TEST_F(TalosBootstrapFaultTest, RejectedApplyIsAClearErrorNotRetried) {
   EXPECT_TRUE(absl::StrContains(ToolLog(), "invalid machine token"));
   // One attempt per node: InvalidArgument is not retried.
   EXPECT_LE(Count("talos", kApply, 400), 5);
+  EXPECT_EQ(Count("talos", kBootstrap), 0);
+}
+
+// Nodes still booting: nothing listens on their addresses (connection
+// refused) until the test creates the boot file.
+class TalosBootstrapBootingTest : public TalosBootstrapLabTest {
+ protected:
+  std::vector<std::string> TalosOptions() override {
+    const std::string test =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (test == "NodeThatNeverBootsIsAClearError") {
+      return {"talos.boot=all", "talos.boot_skip=ctrl-3"};
+    }
+    return {"talos.boot=all",
+            absl::StrCat("talos.boot_when_exists=", dir_, "/boot-now")};
+  }
+};
+
+TEST_F(TalosBootstrapBootingTest, ConnectionRefusedWhileBootingIsRetried) {
+  pid_t pid = Spawn();
+  // Every node refused at least once (the tool says so, then keeps trying).
+  for (const char* node :
+       {"ctrl-1", "ctrl-2", "ctrl-3", "worker-1", "worker-2"}) {
+    ASSERT_TRUE(WaitForLog(
+        absl::StrCat(node, ": waiting for the Talos API: not answering yet")))
+        << ToolLog();
+  }
+  EXPECT_EQ(Count("talos", kApply), 0);
+  std::ofstream(dir_ + "/boot-now") << "";
+  int wait_status = 0;
+  waitpid(pid, &wait_status, 0);
+  ASSERT_TRUE(WIFEXITED(wait_status));
+  ASSERT_EQ(WEXITSTATUS(wait_status), 0) << ToolLog();
+  EXPECT_EQ(Count("talos", kApply, 200), 5);
+  EXPECT_EQ(Count("talos", kBootstrap, 200), 1);
+  ExpectNodesReady();
+}
+
+TEST_F(TalosBootstrapBootingTest, NodeThatNeverBootsIsAClearError) {
+  // Long enough for the booted nodes to be configured, so that the error
+  // is about the node that never booted.
+  EXPECT_EQ(RunTool({"--timeout", "8s"}), 1);
+  const std::string log = ToolLog();
+  EXPECT_TRUE(absl::StrContains(
+      log, "ctrl-3: waiting for the Talos API: gave up; last error: "))
+      << log;
+  EXPECT_TRUE(absl::StrContains(log, "re-run to resume")) << log;
+  // The booted control planes were configured; no bootstrap without ctrl-3.
+  EXPECT_EQ(Count("talos", kApply, 200), 4);
   EXPECT_EQ(Count("talos", kBootstrap), 0);
 }
 
