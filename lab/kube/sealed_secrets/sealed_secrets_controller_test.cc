@@ -142,8 +142,19 @@ RenewOutcome StartWithKeyOfAge(absl::Duration age, absl::Duration period) {
         secret["data"]["tls.crt"].get<std::string>(), &pem));
     absl::StatusOr<Certificate> certificate = Certificate::FromPem(pem);
     EXPECT_TRUE(certificate.ok());
-    if (certificate.ok()) {
+    std::string key_pem;
+    EXPECT_TRUE(absl::Base64Unescape(
+        secret["data"]["tls.key"].get<std::string>(), &key_pem));
+    EXPECT_EQ(key_pem.rfind("-----BEGIN RSA PRIVATE KEY-----\n", 0), 0u);
+    absl::StatusOr<PrivateKey> key =
+        PrivateKey::FromPem(Secret(std::move(key_pem)));
+    EXPECT_TRUE(key.ok());
+    if (certificate.ok() && key.ok()) {
       EXPECT_EQ(certificate->not_before(), now);
+      EXPECT_EQ(certificate->not_after(), now + absl::Hours(87600));
+      EXPECT_EQ(certificate->SubjectString(), "");
+      EXPECT_TRUE(key->public_key() == *certificate->public_key());
+      EXPECT_EQ(key->public_key().RsaModulusBytes(), 256u);
     }
   }
   return outcome;
@@ -181,6 +192,14 @@ TEST(SealedSecretsInLabTest, StartsWhenDeployedInTheSpecNamespace) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+  for (const char* bits : {"1024", "2049", "16384", "big"}) {
+    EXPECT_EQ(SealedSecretsInLab::ForSpec(api, spec,
+                                          {{"sealed_secrets_key_bits", bits}})
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument)
+        << bits;
+  }
   std::vector<std::string> log;
   absl::StatusOr<std::unique_ptr<SealedSecretsInLab>> lab =
       SealedSecretsInLab::ForSpec(
