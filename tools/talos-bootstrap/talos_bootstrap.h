@@ -20,7 +20,8 @@
 //   8 Cilium: server-side apply of spec.talos.cilium_manifest through the
 //     bootstrap endpoint until the VIP answers, wait for its rollout and the
 //     nodes Ready (skipped when the manifest is not set).
-// --dry-run: the plan (config hash per node, bootstrap pending or not).
+// --dry-run: the plan (config hash per node, bootstrap pending or not, the
+// Cilium manifest pending).
 #ifndef COLDSTART_TOOLS_TALOS_BOOTSTRAP_TALOS_BOOTSTRAP_H_
 #define COLDSTART_TOOLS_TALOS_BOOTSTRAP_TALOS_BOOTSTRAP_H_
 
