@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "lib/atomic_file.h"
+#include "lib/cluster_kubeconfig.h"
 #include "lib/kube_client.h"
 #include "lib/kube_config.h"
 #include "lib/status_macros.h"
@@ -862,32 +863,13 @@ struct ControllerTarget {
 absl::StatusOr<ControllerTarget> ConnectToController(
     Run& run, const v1::Cluster& cluster) {
   const SealKeystoreOptions& options = run.options();
-  kube::KubeconfigLoadOptions load;
-  load.context = options.context;
-  std::string source = "--kubeconfig";
-  if (!options.kubeconfig.empty()) {
-    load.explicit_path = options.kubeconfig;
-  } else if (!cluster.status().talos_bootstrap().kubeconfig_path().empty()) {
-    load.explicit_path = cluster.status().talos_bootstrap().kubeconfig_path();
-    source = "status.talos_bootstrap.kubeconfig_path";
-  } else if (!cluster.spec().talos().kubeconfig_path().empty()) {
-    load.explicit_path = cluster.spec().talos().kubeconfig_path();
-    source = "spec.talos.kubeconfig_path";
-  } else {
-    source = "$KUBECONFIG or ~/.kube/config";
-  }
-  absl::StatusOr<kube::RestConfig> config = kube::LoadKubeconfig(load);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kubeconfig (", source, "): ", config.status().message(),
-                     absl::IsNotFound(config.status())
-                         ? "; run talos-bootstrap or pass --kubeconfig"
-                         : ""));
-  }
+  ASSIGN_OR_RETURN(
+      kube::RestConfig config,
+      LoadClusterKubeconfig(cluster, options.kubeconfig, options.context));
   ControllerTarget target;
   ASSIGN_OR_RETURN(target.client,
-                   kube::KubeClient::FromConfig(*config, options.insecure));
-  target.server = config->server;
+                   kube::KubeClient::FromConfig(config, options.insecure));
+  target.server = config.server;
   target.ns = options.namespace_;
   if (target.ns.empty()) {
     target.ns = cluster.spec().sealed_secrets().controller_namespace();

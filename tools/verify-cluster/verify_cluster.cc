@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "lib/atomic_file.h"
+#include "lib/cluster_kubeconfig.h"
 #include "lib/events.h"
 #include "lib/kube_config.h"
 #include "lib/kube_lists.h"
@@ -691,28 +692,11 @@ absl::Status RealMain(const VerifyOptions& options, std::ostream& out,
                      absl::StrJoin(known, ", ")));
   }
 
-  kube::KubeconfigLoadOptions kc;
-  kc.context = options.context;
-  std::string source = "--kubeconfig";
-  if (!options.kubeconfig.empty()) {
-    kc.explicit_path = options.kubeconfig;
-  } else if (!cluster.status().talos_bootstrap().kubeconfig_path().empty()) {
-    kc.explicit_path = cluster.status().talos_bootstrap().kubeconfig_path();
-    source = "status.talos_bootstrap.kubeconfig_path";
-  } else if (!spec.talos().kubeconfig_path().empty()) {
-    kc.explicit_path = spec.talos().kubeconfig_path();
-    source = "spec.talos.kubeconfig_path";
-  }
-  absl::StatusOr<kube::RestConfig> config = kube::LoadKubeconfig(kc);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kubeconfig (", source, "): ", config.status().message(),
-                     absl::IsNotFound(config.status())
-                         ? "; run talos-bootstrap or pass --kubeconfig"
-                         : ""));
-  }
+  ASSIGN_OR_RETURN(
+      kube::RestConfig config,
+      LoadClusterKubeconfig(cluster, options.kubeconfig, options.context));
   ASSIGN_OR_RETURN(std::unique_ptr<KubeClient> client,
-                   KubeClient::FromConfig(*config, options.insecure));
+                   KubeClient::FromConfig(config, options.insecure));
 
   EventsOptions eo;
   eo.tool = "verify-cluster";
@@ -722,7 +706,7 @@ absl::Status RealMain(const VerifyOptions& options, std::ostream& out,
 
   if (options.common.dry_run) {
     absl::StatusOr<Json> version = client->Version();
-    err << "verify-cluster: dry run against " << config->server << " ("
+    err << "verify-cluster: dry run against " << config.server << " ("
         << (version.ok()
                 ? absl::StrCat("Kubernetes ", Str(*version, {"gitVersion"}))
                 : absl::StrCat("unreachable: ", version.status().message()))
