@@ -28,6 +28,7 @@
 #endif
 
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -782,6 +783,62 @@ std::string Certificate::SubjectString() const {
   size_t len = 0;
   BIO_mem_contents(bio.get(), &contents, &len);
   return std::string(reinterpret_cast<const char*>(contents), len);
+}
+
+std::vector<std::string> Certificate::Organizations() const {
+  std::vector<std::string> orgs;
+  bssl::UniquePtr<X509> x509 = ParseX509(der_);
+  X509_NAME* name = X509_get_subject_name(x509.get());
+  for (int i = -1;
+       (i = X509_NAME_get_index_by_NID(name, NID_organizationName, i)) >= 0;) {
+    uint8_t* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(
+        &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (len < 0) {
+      ERR_clear_error();
+      continue;
+    }
+    orgs.emplace_back(reinterpret_cast<const char*>(utf8), len);
+    OPENSSL_free(utf8);
+  }
+  return orgs;
+}
+
+bool Certificate::IsCa() const {
+  bssl::UniquePtr<X509> x509 = ParseX509(der_);
+  return (X509_get_extension_flags(x509.get()) & EXFLAG_CA) != 0;
+}
+
+absl::StatusOr<std::vector<std::string>> Certificate::ExtendedKeyUsageOids()
+    const {
+  bssl::UniquePtr<X509> x509 = ParseX509(der_);
+  int critical = 0;
+  std::unique_ptr<EXTENDED_KEY_USAGE, decltype(&EXTENDED_KEY_USAGE_free)> ekus(
+      static_cast<EXTENDED_KEY_USAGE*>(
+          X509_get_ext_d2i(x509.get(), NID_ext_key_usage, &critical, nullptr)),
+      &EXTENDED_KEY_USAGE_free);
+  std::vector<std::string> oids;
+  if (ekus == nullptr) {
+    ERR_clear_error();
+    if (critical == -1) return oids;  // No such extension.
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate ", SubjectString(), ": ",
+                     critical == -2 ? "repeated" : "malformed",
+                     " extended key usage extension"));
+  }
+  for (size_t i = 0; i < sk_ASN1_OBJECT_num(ekus.get()); ++i) {
+    char buf[128];
+    int len = OBJ_obj2txt(buf, sizeof(buf), sk_ASN1_OBJECT_value(ekus.get(), i),
+                          /*always_return_oid=*/1);
+    if (len < 0 || static_cast<size_t>(len) >= sizeof(buf)) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate ", SubjectString(),
+                       ": unreadable extended key usage OID"));
+    }
+    oids.emplace_back(buf, len);
+  }
+  return oids;
 }
 
 absl::StatusOr<Certificate> IssueCertificate(const CertificateTemplate& spec,

@@ -175,6 +175,12 @@ enum KeyUsage : uint32_t {
   kEncipherOnly = 1 << 4,
 };
 
+// Extended key usage OIDs (RFC 5280 §4.2.1.12), dotted, as
+// Certificate::ExtendedKeyUsageOids returns them.
+inline constexpr absl::string_view kServerAuthOid = "1.3.6.1.5.5.7.3.1";
+inline constexpr absl::string_view kClientAuthOid = "1.3.6.1.5.5.7.3.2";
+inline constexpr absl::string_view kAnyExtendedKeyUsageOid = "2.5.29.37.0";
+
 // What to put into a certificate.
 struct CertificateTemplate {
   std::string common_name;                 // Empty: no CN.
@@ -209,6 +215,15 @@ class Certificate {
   absl::Time not_after() const;
   // One line "CN=..., O=..." for messages.
   std::string SubjectString() const;
+  // The subject's Organization (O) values, in order, as UTF-8.
+  std::vector<std::string> Organizations() const;
+  // True when basic constraints say CA:TRUE.
+  bool IsCa() const;
+  // Every extended key usage OID of the certificate, dotted, in certificate
+  // order (also OIDs this library has no name for); empty when the
+  // certificate has no extended key usage extension. InvalidArgument when the
+  // extension is malformed or repeated.
+  absl::StatusOr<std::vector<std::string>> ExtendedKeyUsageOids() const;
 
  private:
   explicit Certificate(std::string der) : der_(std::move(der)) {}

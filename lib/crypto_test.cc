@@ -593,5 +593,67 @@ TEST(X509Test, OpenSslCertificateReadByUs) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(X509Test, ReadsOrganizationsCaFlagAndExtendedKeyUsages) {
+  absl::Time now = absl::Now();
+  PrivateKey ca_key = PrivateKey::GenerateEd25519();
+  CertificateTemplate ca_spec = CaTemplate(now);
+  ca_spec.organizations = {"talos", "os:admin"};
+  Certificate ca =
+      *IssueCertificate(ca_spec, ca_key.public_key(), ca_key, nullptr);
+  EXPECT_TRUE(ca.IsCa());
+  EXPECT_THAT(ca.Organizations(), ::testing::ElementsAre("talos", "os:admin"));
+  EXPECT_THAT(*ca.ExtendedKeyUsageOids(),
+              ::testing::ElementsAre(kServerAuthOid, kClientAuthOid));
+
+  PrivateKey leaf_key = PrivateKey::GenerateEcdsaP256();
+  Certificate leaf =
+      *IssueCertificate(LeafTemplate(now), leaf_key.public_key(), ca_key, &ca);
+  EXPECT_FALSE(leaf.IsCa());
+  EXPECT_THAT(leaf.Organizations(), ::testing::IsEmpty());
+  EXPECT_THAT(*leaf.ExtendedKeyUsageOids(),
+              ::testing::ElementsAre(kServerAuthOid));
+
+  CertificateTemplate no_eku = LeafTemplate(now);
+  no_eku.server_auth = false;
+  Certificate plain =
+      *IssueCertificate(no_eku, leaf_key.public_key(), ca_key, &ca);
+  absl::StatusOr<std::vector<std::string>> none = plain.ExtendedKeyUsageOids();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, ::testing::IsEmpty());
+}
+
+TEST(X509Test, ReadsOpenSslSubjectAndExtendedKeyUsages) {
+  std::string key_path = TmpPath("eku.key"), cert_path = TmpPath("eku.pem");
+  OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
+           "-out", cert_path, "-utf8", "-subj",
+           "/O=os:admin/O=Ünïcode/CN=client", "-days", "2", "-addext",
+           "basicConstraints=critical,CA:FALSE", "-addext",
+           "extendedKeyUsage=clientAuth,1.2.3.4.5,anyExtendedKeyUsage"});
+  absl::StatusOr<Certificate> cert = Certificate::FromPem(ReadFile(cert_path));
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_FALSE(cert->IsCa());
+  EXPECT_THAT(cert->Organizations(),
+              ::testing::ElementsAre("os:admin", "Ünïcode"));
+  EXPECT_THAT(*cert->ExtendedKeyUsageOids(),
+              ::testing::ElementsAre(kClientAuthOid, "1.2.3.4.5",
+                                     kAnyExtendedKeyUsageOid));
+
+  // `openssl req -x509` marks its self-signed certificate CA:TRUE by default.
+  OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
+           "-out", cert_path, "-subj", "/CN=root", "-days", "2"});
+  cert = Certificate::FromPem(ReadFile(cert_path));
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_TRUE(cert->IsCa());
+
+  // An extended key usage extension whose value is NULL, not a SEQUENCE.
+  OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
+           "-out", cert_path, "-subj", "/CN=broken", "-days", "2", "-addext",
+           "extendedKeyUsage=DER:05:00"});
+  cert = Certificate::FromPem(ReadFile(cert_path));
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_EQ(cert->ExtendedKeyUsageOids().status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace coldstart

@@ -1,7 +1,6 @@
-// Certificates of the Talos simulator, on Debian's OpenSSL (the lab's
-// registered modules must not depend on //lib:crypto; see lab/pve/lab_tls.h).
-// PEM strings in and out; no OpenSSL type in this header. Lab-internal key
-// material: never logged.
+// Certificates of the Talos simulator, on //lib:crypto (BoringSSL). PEM
+// strings in and out; the header names no crypto library type. Lab-internal
+// key material: never logged.
 #ifndef COLDSTART_LAB_TALOS_TALOS_PKI_H_
 #define COLDSTART_LAB_TALOS_TALOS_PKI_H_
 
@@ -54,15 +53,18 @@ absl::Status CheckTalosKeyPem(const std::string& pem);
 bool KeyMatchesCertificate(const std::string& cert_pem,
                            const std::string& key_pem);
 
-// apid's client-certificate rule: every non-CA certificate of the chain
-// (PEM, leaf first) has ExtKeyUsage exactly [clientAuth].
-// PermissionDenied naming the offending subject otherwise.
+// apid's client-certificate rule: every non-CA certificate (basic constraints
+// CA:FALSE or absent) of the chain (PEM, leaf first) has ExtKeyUsage exactly
+// [clientAuth]. As in Talos (Go's crypto/x509), only the extended key usages
+// Go knows count; OIDs it does not know are ignored. PermissionDenied naming
+// the offending subject otherwise, or when `chain_pem` holds no certificate.
 absl::Status CheckClientChainExtKeyUsage(const std::string& chain_pem);
 // Subject Organization values of the first certificate of `cert_pem`.
 std::vector<std::string> CertificateOrganizations(const std::string& cert_pem);
 
 // "-----BEGIN ED25519 PRIVATE KEY-----" -> "-----BEGIN PRIVATE KEY-----"
-// (the body already is PKCS#8), so OpenSSL can read Talos's key PEM.
+// (the body already is PKCS#8): Talos's key PEM under the generic label that
+// OpenSSL and Talos >= 1.11 read (this module's own readers take both).
 std::string NormalizeKeyPemForOpenSsl(const std::string& pem);
 
 }  // namespace coldstart::lab
