@@ -15,10 +15,19 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lab/kube/tables.h"
-#include "lab/kube/yaml_json.h"
+#include "lib/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {
+
+// A request body: JSON, or failing that one YAML document (what kubectl and
+// the real API server accept for apply-patch+yaml).
+absl::StatusOr<nlohmann::json> ParseJsonOrYaml(absl::string_view text) {
+  nlohmann::json j =
+      nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (!j.is_discarded()) return j;
+  return YamlToJson(text, "body");
+}
 
 std::string TypeKey(absl::string_view group, absl::string_view version,
                     absl::string_view plural) {

@@ -5,7 +5,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lab/kube/tables.h"
-#include "lab/kube/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {
@@ -81,20 +80,6 @@ TEST(PodStatusTest, DerivesReason) {
   Json evicted =
       Json::parse(R"({"status":{"phase":"Failed","reason":"Evicted"}})");
   EXPECT_EQ(PodStatusText(evicted), "Evicted");
-}
-
-TEST(YamlJsonTest, CoreSchemaScalars) {
-  auto docs = ParseYamlDocuments(
-      "a: 1\nb: 'x'\nc: true\nd: ~\ne: \"2\"\n---\nf: [1.5]\n");
-  ASSERT_TRUE(docs.ok()) << docs.status();
-  ASSERT_EQ(docs->size(), 2u);
-  EXPECT_EQ((*docs)[0]["a"], Json(1));
-  EXPECT_EQ((*docs)[0]["b"], Json("x"));
-  EXPECT_EQ((*docs)[0]["c"], Json(true));
-  EXPECT_TRUE((*docs)[0]["d"].is_null());
-  EXPECT_EQ((*docs)[0]["e"], Json("2"));
-  EXPECT_EQ((*docs)[1]["f"][0], Json(1.5));
-  EXPECT_FALSE(ParseYamlDocuments("a: [").ok());
 }
 
 TEST(ApiServerTest, VersionAndDiscovery) {

@@ -16,7 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lab/kube/test_server.h"
-#include "lab/kube/yaml_json.h"
+#include "lib/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {
@@ -75,7 +75,7 @@ class KubectlTest : public ::testing::Test {
     sim_ = std::move(*sim);
     for (const char* file : {"lab/kube/testdata/crds.yaml",
                              "lab/kube/testdata/kubectl_fixture.yaml"}) {
-      auto docs = ParseYamlDocuments(ReadAll(Runfile(file)));
+      auto docs = YamlDocumentsToJson(ReadAll(Runfile(file)), file);
       ASSERT_TRUE(docs.ok()) << docs.status();
       for (const Json& doc : *docs) {
         auto applied = sim_->api->Apply(doc);

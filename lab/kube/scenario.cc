@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "lab/kube/yaml_json.h"
+#include "lib/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {
@@ -73,15 +73,13 @@ absl::Status Load(const std::string& path, std::set<std::string>& active,
       std::string p = absl::StrCat(dir, "/", file);
       absl::StatusOr<std::string> yaml = Read(p);
       if (!yaml.ok()) return yaml.status();
-      absl::StatusOr<std::vector<Json>> docs = ParseYamlDocuments(*yaml);
-      if (!docs.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(p, ":", docs.status().message()));
-      }
+      absl::StatusOr<std::vector<Json>> docs = YamlDocumentsToJson(*yaml, p);
+      if (!docs.ok()) return docs.status();
       for (Json& d : *docs) loaded.apply.push_back(std::move(d));
     }
     if (!step.apply().empty()) {
-      absl::StatusOr<std::vector<Json>> docs = ParseYamlDocuments(step.apply());
+      absl::StatusOr<std::vector<Json>> docs =
+          YamlDocumentsToJson(step.apply(), "");
       if (!docs.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
             path, ": step \"", step.note(), "\": ", docs.status().message()));

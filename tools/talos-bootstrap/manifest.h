@@ -24,11 +24,11 @@ struct ManifestObject {
   std::string Describe() const;
 };
 
-// Every non-empty document of `text`, in file order. Plain scalars follow
-// YAML 1.2's core schema (true/false, null, integers, floats); quoted
-// scalars stay strings. InvalidArgument with "<source>:line:col" for bad
-// YAML, and "<source>: document N" for a document without apiVersion, kind
-// or metadata.name, or a List.
+// Every non-empty document of `text`, in file order, converted as kubectl
+// converts YAML (lib/yaml_json.h: quoted scalars stay strings, plain ones
+// resolve to null/bool/int/float). InvalidArgument with
+// "<source>:line:col" for bad YAML and for a document without apiVersion,
+// kind or metadata.name, or a List.
 absl::StatusOr<std::vector<ManifestObject>> ParseManifest(
     absl::string_view text, absl::string_view source);
 

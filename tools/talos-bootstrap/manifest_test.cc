@@ -69,7 +69,12 @@ TEST(ManifestTest, BadYamlHasFileLineColumn) {
 }
 
 TEST(ManifestTest, ObjectWithoutNameOrAListIsRefused) {
-  EXPECT_FALSE(ParseManifest("apiVersion: v1\nkind: ConfigMap\n", "m").ok());
+  auto nameless =
+      ParseManifest("# c\n---\napiVersion: v1\nkind: ConfigMap\n", "m");
+  ASSERT_FALSE(nameless.ok());
+  EXPECT_EQ(nameless.status().message(),
+            "m:3:1: the document is not one object with apiVersion, kind and "
+            "metadata.name");
   EXPECT_FALSE(
       ParseManifest("apiVersion: v1\nkind: List\nmetadata: {name: l}\n", "m")
           .ok());
