@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "lab/listen_address.h"
 #include "lib/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -19,30 +20,17 @@ void Json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
-absl::StatusOr<std::pair<std::string, int>> SplitAddress(
-    const std::string& address) {
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(address, absl::MaxSplits(':', 1));
-  int port = 0;
-  if (parts.first.empty() || !absl::SimpleAtoi(parts.second, &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("echo: address \"", address, "\" is not HOST:PORT"));
-  }
-  return std::make_pair(parts.first, port);
-}
-
 }  // namespace
 
 EchoModule::~EchoModule() { Stop(); }
 
 absl::Status EchoModule::Start(ModuleContext& context) {
   context_ = &context;
-  auto option = context.options.find("address");
-  ASSIGN_OR_RETURN(auto host_port, SplitAddress(option == context.options.end()
-                                                    ? kEchoDefaultAddress
-                                                    : option->second));
+  ASSIGN_OR_RETURN(
+      HostPort host_port,
+      ModuleListenAddress(context, "echo", "", kEchoDefaultAddress));
   server_ = std::make_unique<ModuleServer>(ModuleServerOptions{
-      "echo", host_port.first, context.any_port ? 0 : host_port.second,
+      "echo", host_port.host, context.any_port ? 0 : host_port.port,
       context.faults, context.requests});
 
   server_->Get("/echo", [](const httplib::Request& req, httplib::Response& res,

@@ -7,38 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lab/factory/schematic.h"
+#include "lab/listen_address.h"
 #include "lab/pve/lab_tls.h"
 #include "lab/pve/tls_module_server.h"
 #include "lib/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "re2/re2.h"
 
 namespace coldstart::lab {
 namespace {
-
-absl::StatusOr<std::pair<std::string, int>> FactoryAddress(
-    const ModuleContext& context) {
-  std::string address = kFactoryDefaultAddress;
-  auto option = context.options.find("address");
-  if (option != context.options.end()) {
-    address = option->second;
-  } else if (context.spec != nullptr &&
-             !context.spec->spec().image().factory_url().empty()) {
-    std::string host_port;
-    if (RE2::FullMatch(context.spec->spec().image().factory_url(),
-                       R"(https://([^/]+)/?)", &host_port)) {
-      address = host_port;
-    }
-  }
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(address, absl::MaxSplits(':', 1));
-  int port = 0;
-  if (parts.first.empty() || !absl::SimpleAtoi(parts.second, &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("factory: address \"", address, "\" is not HOST:PORT"));
-  }
-  return std::make_pair(parts.first, port);
-}
 
 void Text(httplib::Response& res, int status, const std::string& text) {
   res.status = status;
@@ -51,14 +27,20 @@ FactoryModule::FactoryModule() = default;
 FactoryModule::~FactoryModule() { Stop(); }
 
 absl::Status FactoryModule::Start(ModuleContext& context) {
-  ASSIGN_OR_RETURN(auto host_port, FactoryAddress(context));
+  ASSIGN_OR_RETURN(
+      HostPort host_port,
+      ModuleListenAddress(context, "factory",
+                          context.spec != nullptr
+                              ? context.spec->spec().image().factory_url()
+                              : "",
+                          kFactoryDefaultAddress));
   ASSIGN_OR_RETURN(ServerCertificateFiles files,
                    IssueLabServerCertificate(context.workdir, "factory",
-                                             {host_port.first, "127.0.0.1"}));
+                                             {host_port.host, "127.0.0.1"}));
   server_ = std::make_unique<TlsModuleServer>(
-      ModuleServerOptions{"factory", host_port.first,
-                          context.any_port ? 0 : host_port.second,
-                          context.faults, context.requests},
+      ModuleServerOptions{"factory", host_port.host,
+                          context.any_port ? 0 : host_port.port, context.faults,
+                          context.requests},
       files.cert_path, files.key_path);
 
   server_->Post("/schematics", [this](const httplib::Request& req,

@@ -16,8 +16,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "httplib.h"
+#include "lab/listen_address.h"
 #include "lab/pve/lab_tls.h"
 #include "lab/pve/tls_module_server.h"
+#include "lib/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {
@@ -199,19 +201,10 @@ absl::Status HeadscaleModule::Start(ModuleContext& context) {
   const int gen = minor >= 28 ? 28 : (minor >= 26 ? 26 : 23);
   state_ = std::make_unique<HeadscaleState>(gen);
 
-  absl::string_view url = mesh.headscale_url();
-  if (!absl::ConsumePrefix(&url, "https://")) {
-    return absl::InvalidArgumentError(
-        "headscale: spec.mesh.headscale_url must be https");
-  }
-  url = absl::StripSuffix(url, "/");
-  std::pair<std::string, std::string> hp = absl::StrSplit(url, ':');
-  int port = 443;
-  if (!hp.second.empty() && !absl::SimpleAtoi(hp.second, &port)) {
-    return absl::InvalidArgumentError("headscale: bad port in headscale_url");
-  }
+  ASSIGN_OR_RETURN(HostPort hp, ModuleListenAddress(context, "headscale",
+                                                    mesh.headscale_url(), ""));
   auto files =
-      IssueLabServerCertificate(context.workdir, "headscale", {hp.first});
+      IssueLabServerCertificate(context.workdir, "headscale", {hp.host});
   if (!files.ok()) return files.status();
 
   // The admin's API key, as `headscale apikeys create` would print it.
@@ -232,8 +225,8 @@ absl::Status HeadscaleModule::Start(ModuleContext& context) {
 
   ModuleServerOptions options;
   options.module = "headscale";
-  options.host = hp.first;
-  options.port = context.any_port ? 0 : port;
+  options.host = hp.host;
+  options.port = context.any_port ? 0 : hp.port;
   options.faults = context.faults;
   options.requests = context.requests;
   server_ = std::make_unique<TlsModuleServer>(options, files->cert_path,

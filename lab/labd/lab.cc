@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "lab/listen_address.h"
 #include "lab/modules.h"
 #include "lab/world/lifecycle.h"
 #include "lib/atomic_file.h"
@@ -19,23 +20,6 @@
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {
-namespace {
-
-absl::StatusOr<std::pair<std::string, int>> SplitHostPort(
-    const std::string& address) {
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(address, absl::MaxSplits(':', 1));
-  int port = 0;
-  if (parts.first.empty() || !absl::SimpleAtoi(parts.second, &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", address, "\" is not HOST:PORT"));
-  }
-  return std::make_pair(parts.first, port);
-}
-
-}  // namespace
-
 Lab::Lab(LabOptions options, LatencyModel latency)
     : options_(std::move(options)), latency_(latency) {}
 
@@ -45,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(const LabOptions& options) {
   if (options.workdir.empty()) {
     return absl::InvalidArgumentError("lab: a work directory is required");
   }
-  RETURN_IF_ERROR(SplitHostPort(options.admin_address).status());
+  RETURN_IF_ERROR(ParseHostPort(options.admin_address, "--admin").status());
   std::set<std::string> known;
   for (const ModuleRegistration& r : RegisteredModules()) known.insert(r.name);
   for (const std::string& m : options.modules) {
@@ -170,9 +154,10 @@ absl::Status Lab::Start() {
     modules_.push_back(std::move(running));
   }
 
-  ASSIGN_OR_RETURN(auto admin, SplitHostPort(options_.admin_address));
+  ASSIGN_OR_RETURN(HostPort admin,
+                   ParseHostPort(options_.admin_address, "--admin"));
   admin_ = std::make_unique<ModuleServer>(ModuleServerOptions{
-      "lab", admin.first, options_.any_port ? 0 : admin.second});
+      "lab", admin.host, options_.any_port ? 0 : admin.port});
   StartAdmin();
   absl::Status status = admin_->Start();
   if (!status.ok()) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "lab/listen_address.h"
 #include "lab/pve/lab_tls.h"
 #include "lab/pve/pve_api.h"
 #include "lab/pve/tls_module_server.h"
@@ -17,30 +18,6 @@
 
 namespace coldstart::lab {
 namespace {
-
-absl::StatusOr<std::pair<std::string, int>> PveAddress(
-    const ModuleContext& context) {
-  std::string address = kPveDefaultAddress;
-  auto option = context.options.find("address");
-  if (option != context.options.end()) {
-    address = option->second;
-  } else if (context.spec != nullptr &&
-             !context.spec->spec().proxmox().endpoint().empty()) {
-    std::string host_port;
-    if (RE2::PartialMatch(context.spec->spec().proxmox().endpoint(),
-                          R"(^https://([^/]+))", &host_port)) {
-      address = host_port;
-    }
-  }
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(address, absl::MaxSplits(':', 1));
-  int port = 0;
-  if (parts.first.empty() || !absl::SimpleAtoi(parts.second, &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pve: address \"", address, "\" is not HOST:PORT"));
-  }
-  return std::make_pair(parts.first, port);
-}
 
 PveApiOptions ApiOptions(const ModuleContext& context) {
   PveApiOptions options;
@@ -109,10 +86,16 @@ PveModule::PveModule() = default;
 PveModule::~PveModule() { Stop(); }
 
 absl::Status PveModule::Start(ModuleContext& context) {
-  ASSIGN_OR_RETURN(auto host_port, PveAddress(context));
+  ASSIGN_OR_RETURN(
+      HostPort host_port,
+      ModuleListenAddress(context, "pve",
+                          context.spec != nullptr
+                              ? context.spec->spec().proxmox().endpoint()
+                              : "",
+                          kPveDefaultAddress));
   ASSIGN_OR_RETURN(ServerCertificateFiles files,
                    IssueLabServerCertificate(context.workdir, "pve",
-                                             {host_port.first, "127.0.0.1"}));
+                                             {host_port.host, "127.0.0.1"}));
   PveApiOptions options = ApiOptions(context);
   std::string ca_path = files.ca_path;
   options.fetch = [ca_path](const std::string& url) {
@@ -137,8 +120,8 @@ absl::Status PveModule::Start(ModuleContext& context) {
       std::fclose(sha);
     }
   }
-  ModuleServerOptions server_options{"pve", host_port.first,
-                                     context.any_port ? 0 : host_port.second,
+  ModuleServerOptions server_options{"pve", host_port.host,
+                                     context.any_port ? 0 : host_port.port,
                                      context.faults, context.requests};
   server_options.unrouted_status = 501;
   server_ = std::make_unique<TlsModuleServer>(server_options, files.cert_path,
