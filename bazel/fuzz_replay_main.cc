@@ -43,31 +43,30 @@ std::string Mutate(const std::vector<std::string> &corpus,
   for (int i = 0; i < edits; ++i) {
     const size_t pos = input.empty() ? 0 : rng() % (input.size() + 1);
     switch (rng() % 5) {
-    case 0:
-      if (!input.empty() && pos < input.size())
-        input[pos] ^= 1 << (rng() % 8);
-      break;
-    case 1:
-      input.resize(pos);
-      break;
-    case 2:
-      input.insert(pos, 1, kInteresting[rng() % (sizeof(kInteresting) - 1)]);
-      break;
-    case 3:
-      if (pos < input.size())
-        input.erase(pos, 1 + rng() % 8);
-      break;
-    default: {
-      const std::string &other = corpus[rng() % corpus.size()];
-      const size_t from = other.empty() ? 0 : rng() % other.size();
-      input.insert(pos, other.substr(from, 1 + rng() % 64));
-    }
+      case 0:
+        if (!input.empty() && pos < input.size())
+          input[pos] ^= 1 << (rng() % 8);
+        break;
+      case 1:
+        input.resize(pos);
+        break;
+      case 2:
+        input.insert(pos, 1, kInteresting[rng() % (sizeof(kInteresting) - 1)]);
+        break;
+      case 3:
+        if (pos < input.size()) input.erase(pos, 1 + rng() % 8);
+        break;
+      default: {
+        const std::string &other = corpus[rng() % corpus.size()];
+        const size_t from = other.empty() ? 0 : rng() % other.size();
+        input.insert(pos, other.substr(from, 1 + rng() % 64));
+      }
     }
   }
   return input;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char **argv) {
   long mutations = 0;
@@ -82,20 +81,16 @@ int main(int argc, char **argv) {
     if (std::filesystem::is_directory(path)) {
       for (const auto &entry :
            std::filesystem::recursive_directory_iterator(path)) {
-        if (entry.is_regular_file())
-          corpus.push_back(ReadFile(entry.path()));
+        if (entry.is_regular_file()) corpus.push_back(ReadFile(entry.path()));
       }
     } else {
       corpus.push_back(ReadFile(path));
     }
   }
-  if (corpus.empty())
-    corpus.push_back("");
-  for (const std::string &input : corpus)
-    Run(input);
+  if (corpus.empty()) corpus.push_back("");
+  for (const std::string &input : corpus) Run(input);
   std::mt19937_64 rng(0x5eed);
-  for (long i = 0; i < mutations; ++i)
-    Run(Mutate(corpus, rng));
+  for (long i = 0; i < mutations; ++i) Run(Mutate(corpus, rng));
   std::printf("replayed %zu corpus inputs and %ld mutations\n", corpus.size(),
               mutations);
   return 0;
