@@ -10,6 +10,8 @@
 # - the CLI contract: exit codes 0/1/2, nothing on stdout on errors, no key
 #   material on stdout/stderr of key commands.
 set -u
+# Debian's python3 with python3-cryptography (scripts/setup.sh), not whatever python3 is first on PATH.
+python=/usr/bin/python3
 bin="$PWD/$1"
 unseal_py="$PWD/$2"
 vectors="$PWD/$(dirname "$3")"
@@ -42,7 +44,7 @@ for scope in strict namespace-wide cluster-wide; do
   "$bin" seal --scope "$scope" < "$vectors/secret.yaml" > "$work/$scope.yaml" 2> "$work/err" || status=$?
   expect_exit 0 "$status" "seal --scope $scope"
   status=0
-  python3 "$unseal_py" "$vectors/key.pem" "$work/$scope.yaml" > "$work/$scope.plain" 2> "$work/err" || status=$?
+  "$python" "$unseal_py" "$vectors/key.pem" "$work/$scope.yaml" > "$work/$scope.plain" 2> "$work/err" || status=$?
   expect_exit 0 "$status" "independent decryptor on our $scope output: $(cat "$work/err")"
   cmp -s "$work/expected" "$work/$scope.plain" || fail "$scope: decrypted data differs from secret.yaml"
   # Our output, ciphertext masked, has kubeseal's layout (the vector's).
@@ -63,7 +65,7 @@ tamper() {  # file, sed expression, what
   sed "$2" "$work/$1.yaml" > "$work/tampered.yaml"
   cmp -s "$work/tampered.yaml" "$work/$1.yaml" && fail "tamper $3: sed changed nothing"
   status=0
-  python3 "$unseal_py" "$vectors/key.pem" "$work/tampered.yaml" > /dev/null 2>&1 || status=$?
+  "$python" "$unseal_py" "$vectors/key.pem" "$work/tampered.yaml" > /dev/null 2>&1 || status=$?
   expect_exit 1 "$status" "independent decryptor on $3"
   status=0
   "$bin" unseal "$work/tampered.yaml" > "$work/out" 2> "$work/err" || status=$?
@@ -78,9 +80,9 @@ tamper namespace-wide 's/namespace-wide: "true"/cluster-wide: "true"/' "namespac
 tamper cluster-wide 's/cluster-wide: "true"/namespace-wide: "true"/' "cluster-wide, made namespace-wide"
 # Allowed moves decrypt.
 sed 's/^  name: proxmox-csi-plugin/  name: renamed/' "$work/namespace-wide.yaml" > "$work/renamed.yaml"
-python3 "$unseal_py" "$vectors/key.pem" "$work/renamed.yaml" > /dev/null 2>&1 || fail "namespace-wide renamed should decrypt"
+"$python" "$unseal_py" "$vectors/key.pem" "$work/renamed.yaml" > /dev/null 2>&1 || fail "namespace-wide renamed should decrypt"
 sed 's/^  namespace: csi-proxmox/  namespace: elsewhere/' "$work/cluster-wide.yaml" > "$work/moved.yaml"
-python3 "$unseal_py" "$vectors/key.pem" "$work/moved.yaml" > /dev/null 2>&1 || fail "cluster-wide moved should decrypt"
+"$python" "$unseal_py" "$vectors/key.pem" "$work/moved.yaml" > /dev/null 2>&1 || fail "cluster-wide moved should decrypt"
 
 # unseal output is the input Secret again.
 "$bin" unseal "$work/strict.yaml" > "$work/unsealed.yaml" 2> /dev/null || fail "unseal strict"
