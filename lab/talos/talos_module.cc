@@ -274,6 +274,10 @@ class TalosSimulator : public std::enable_shared_from_this<TalosSimulator> {
   // Starts the node's listener for its current stage; must not hold mu_.
   void StartServer(const std::string& name);
   void StopServer(const std::string& name);
+  // Stops the node's API shortly (the reply to Reboot/Reset goes out first)
+  // and, with `boot_again`, boots it after the boot latency unless a later
+  // reboot (another `boot` number) came in between.
+  void GoDown(const std::string& name, uint64_t boot, bool boot_again);
   void FinishApply(const std::string& name, uint64_t boot);
   void TailscaleLogin(const std::string& name, int attempt);
   void Log(const std::string& line) {
@@ -935,21 +939,7 @@ grpc::Status TalosSimulator::Reboot(const std::string& name,
     node.stage = Stage::kRebooting;
     boot = ++node.boot;
   }
-  std::weak_ptr<TalosSimulator> weak = weak_from_this();
-  context_.scheduler->ScheduleAfter(absl::Milliseconds(20), [weak, name] {
-    if (auto self = weak.lock()) self->StopServer(name);
-  });
-  context_.scheduler->ScheduleAfter(
-      std::max(absl::Milliseconds(40), context_.latency->Delay(Step::kBoot)),
-      [weak, name, boot] {
-        auto self = weak.lock();
-        if (!self) return;
-        {
-          absl::MutexLock lock(&self->mu_);
-          if (self->nodes_.at(name).boot != boot) return;
-        }
-        self->OnBooted(name);
-      });
+  GoDown(name, boot, /*boot_again=*/true);
   return grpc::Status::OK;
 }
 
@@ -976,24 +966,29 @@ grpc::Status TalosSimulator::Reset(const std::string& name,
     node.stage = Stage::kRebooting;
     boot = ++node.boot;
   }
+  GoDown(name, boot, /*boot_again=*/request.reboot());
+  return grpc::Status::OK;
+}
+
+void TalosSimulator::GoDown(const std::string& name, uint64_t boot,
+                            bool boot_again) {
   std::weak_ptr<TalosSimulator> weak = weak_from_this();
   context_.scheduler->ScheduleAfter(absl::Milliseconds(20), [weak, name] {
     if (auto self = weak.lock()) self->StopServer(name);
   });
-  if (request.reboot()) {
-    context_.scheduler->ScheduleAfter(
-        std::max(absl::Milliseconds(40), context_.latency->Delay(Step::kBoot)),
-        [weak, name, boot] {
-          auto self = weak.lock();
-          if (!self) return;
-          {
-            absl::MutexLock lock(&self->mu_);
-            if (self->nodes_.at(name).boot != boot) return;
-          }
-          self->OnBooted(name);
-        });
-  }
-  return grpc::Status::OK;
+  if (!boot_again) return;
+  context_.scheduler->ScheduleAfter(
+      std::max(absl::Milliseconds(40), context_.latency->Delay(Step::kBoot)),
+      [weak, name, boot] {
+        auto self = weak.lock();
+        if (!self) return;
+        {
+          absl::MutexLock lock(&self->mu_);
+          // A later reboot or reset superseded this one.
+          if (self->nodes_.at(name).boot != boot) return;
+        }
+        self->OnBooted(name);
+      });
 }
 
 // --- Module -----------------------------------------------------------------
