@@ -1194,14 +1194,8 @@ PveResponse PveApi::UpdateConfig(const PveRequest& r, const Caller& c,
   if (Param(r, "skiplock") == "1") {
     return Fail(403, "Only root may use this option.");
   }
-  if (vm.file_locked) {
-    res = Fail(500, absl::StrCat("can't lock file '/var/lock/qemu-server/lock-",
-                                 vmid, ".conf' - got timeout"));
-    res.delay = latency_.Scale(kFileLockWait);
-    return res;
-  }
-  if (vm.config.count("lock")) {
-    return Fail(500, absl::StrCat("VM is locked (", vm.config["lock"], ")"));
+  if (std::optional<PveResponse> locked = VmLockFailure(vmid, vm)) {
+    return *locked;
   }
   if (!Param(r, "digest").empty()) {
     std::string text;
@@ -1228,6 +1222,20 @@ PveResponse PveApi::UpdateConfig(const PveRequest& r, const Caller& c,
                         }));
 }
 
+std::optional<PveResponse> PveApi::VmLockFailure(int vmid, Vm& vm) {
+  if (vm.file_locked) {
+    PveResponse res =
+        Fail(500, absl::StrCat("can't lock file '/var/lock/qemu-server/lock-",
+                               vmid, ".conf' - got timeout"));
+    res.delay = latency_.Scale(kFileLockWait);
+    return res;
+  }
+  if (vm.config.count("lock")) {
+    return Fail(500, absl::StrCat("VM is locked (", vm.config["lock"], ")"));
+  }
+  return std::nullopt;
+}
+
 PveResponse PveApi::Resize(const PveRequest& r, const Caller& c,
                            const std::string& node, int vmid) {
   PveResponse res;
@@ -1246,14 +1254,8 @@ PveResponse PveApi::Resize(const PveRequest& r, const Caller& c,
   if (!RE2::FullMatch(size_text, kSize)) {
     return ParamError({{"size", "value does not match the regex pattern"}});
   }
-  if (vm.file_locked) {
-    res = Fail(500, absl::StrCat("can't lock file '/var/lock/qemu-server/lock-",
-                                 vmid, ".conf' - got timeout"));
-    res.delay = latency_.Scale(kFileLockWait);
-    return res;
-  }
-  if (vm.config.count("lock")) {
-    return Fail(500, absl::StrCat("VM is locked (", vm.config["lock"], ")"));
+  if (std::optional<PveResponse> locked = VmLockFailure(vmid, vm)) {
+    return *locked;
   }
   if (!vm.config.count(disk)) {
     return ParamError(
@@ -1309,14 +1311,8 @@ PveResponse PveApi::Power(const PveRequest& r, const Caller& c,
   Vm& vm = vms_[vmid];
   if (Param(r, "skiplock") == "1")
     return Fail(403, "Only root may use this option.");
-  if (vm.file_locked) {
-    res = Fail(500, absl::StrCat("can't lock file '/var/lock/qemu-server/lock-",
-                                 vmid, ".conf' - got timeout"));
-    res.delay = latency_.Scale(kFileLockWait);
-    return res;
-  }
-  if (vm.config.count("lock")) {
-    return Fail(500, absl::StrCat("VM is locked (", vm.config["lock"], ")"));
+  if (std::optional<PveResponse> locked = VmLockFailure(vmid, vm)) {
+    return *locked;
   }
   std::string type = action == "start"  ? "qmstart"
                      : action == "stop" ? "qmstop"
@@ -1360,14 +1356,8 @@ PveResponse PveApi::DeleteVm(const PveRequest& r, const Caller& c,
   std::string vm_path = absl::StrCat("/vms/", vmid);
   if (!Has(c, vm_path, "VM.Allocate")) return Forbidden(vm_path, "VM.Allocate");
   Vm& vm = vms_[vmid];
-  if (vm.file_locked) {
-    res = Fail(500, absl::StrCat("can't lock file '/var/lock/qemu-server/lock-",
-                                 vmid, ".conf' - got timeout"));
-    res.delay = latency_.Scale(kFileLockWait);
-    return res;
-  }
-  if (vm.config.count("lock")) {
-    return Fail(500, absl::StrCat("VM is locked (", vm.config["lock"], ")"));
+  if (std::optional<PveResponse> locked = VmLockFailure(vmid, vm)) {
+    return *locked;
   }
   if (vm.running) {
     return Fail(500, absl::StrCat("VM ", vmid, " is running - destroy failed"));

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -169,6 +170,12 @@ class PveApi {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PveResponse UpdateConfig(const PveRequest& r, const Caller& c,
                            const std::string& node, int vmid, bool async)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The failure Proxmox answers for a config change on a locked VM: the
+  // config file lock held elsewhere ("can't lock file ... got timeout" after
+  // the lock wait) or a `lock` in the VM's config ("VM is locked (...)");
+  // nullopt when the VM is free.
+  std::optional<PveResponse> VmLockFailure(int vmid, Vm& vm)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PveResponse Resize(const PveRequest& r, const Caller& c,
                      const std::string& node, int vmid)
