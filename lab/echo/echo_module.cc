@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lab/listen_address.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {

@@ -1,5 +1,5 @@
 // The lab's Talos Image Factory (facts/talos.md §6, facts/talos-on-proxmox.md
-// §3), HTTPS with the lab CA (lab/pve/lab_tls.h). README.md says what is
+// §3), HTTPS with the lab CA (lab/tls/lab_tls.h). README.md says what is
 // simulated and what is not.
 //
 // Listens on the spec's image.factory_url (https://127.0.10.2:8443), or

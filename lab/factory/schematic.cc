@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "lab/pve/lab_tls.h"
+#include "lab/tls/lab_tls.h"
 #include "re2/re2.h"
 #include "yaml-cpp/yaml.h"
 

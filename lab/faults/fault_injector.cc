@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "lib/status_macros.h"
-#include "lib/textproto.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/textproto.h"
 #include "re2/re2.h"
 
 namespace coldstart::lab {

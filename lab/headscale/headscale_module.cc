@@ -17,9 +17,9 @@
 #include "absl/time/time.h"
 #include "httplib.h"
 #include "lab/listen_address.h"
-#include "lab/pve/lab_tls.h"
-#include "lab/pve/tls_module_server.h"
-#include "lib/status_macros.h"
+#include "lab/tls/lab_tls.h"
+#include "lab/tls/tls_module_server.h"
+#include "lib/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {

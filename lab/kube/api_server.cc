@@ -15,7 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lab/kube/tables.h"
-#include "lib/yaml_json.h"
+#include "lib/yaml/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {

@@ -7,9 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "lib/kube_config.h"
-#include "lib/secret.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/kube/kube_config.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart::lab {
 namespace {

@@ -12,9 +12,9 @@
 #include "lab/world/lifecycle.h"
 #include "lab/world/scheduler.h"
 #include "lab/world/world.h"
-#include "lib/cluster_textproto.h"
-#include "lib/kube_client.h"
-#include "lib/kube_config.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/kube/kube_client.h"
+#include "lib/kube/kube_config.h"
 
 namespace coldstart::lab {
 namespace {

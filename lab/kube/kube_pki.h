@@ -1,7 +1,7 @@
 // Certificates for the Kubernetes API simulator: the cluster CA (or the
 // world model's), the apiserver's serving certificate and an admin client
-// certificate, issued with //lib:crypto. Plain PEM strings (private keys as
-// PKCS#8 "PRIVATE KEY", which httplib's OpenSSL and kubectl both read).
+// certificate, issued with //lib/secrets:crypto. Plain PEM strings (private
+// keys as PKCS#8 "PRIVATE KEY", which httplib's OpenSSL and kubectl both read).
 // Lab-internal material: never logged.
 #ifndef COLDSTART_LAB_KUBE_KUBE_PKI_H_
 #define COLDSTART_LAB_KUBE_KUBE_PKI_H_

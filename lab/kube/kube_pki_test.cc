@@ -4,8 +4,8 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart::lab {
 namespace {

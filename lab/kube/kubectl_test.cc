@@ -16,7 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lab/kube/test_server.h"
-#include "lib/yaml_json.h"
+#include "lib/yaml/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "lib/yaml_json.h"
+#include "lib/yaml/yaml_json.h"
 
 namespace coldstart::lab {
 namespace {

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "lib/kube_config.h"
-#include "lib/secret.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/kube/kube_config.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart::lab {
 

@@ -14,9 +14,9 @@
 #include "lab/listen_address.h"
 #include "lab/modules.h"
 #include "lab/world/lifecycle.h"
-#include "lib/atomic_file.h"
-#include "lib/cluster_textproto.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/atomic_file.h"
+#include "lib/cli/cluster_textproto.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {

@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "lab/labd/lab.h"
 #include "lab/modules.h"
-#include "lib/cli.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/cli.h"
 
 ABSL_FLAG(std::string, spec, "", "Cluster spec with loopback addresses");
 ABSL_FLAG(std::string, workdir, "", "Work directory (logs, request logs)");

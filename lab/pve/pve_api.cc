@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "lab/pve/lab_tls.h"
+#include "lab/tls/lab_tls.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 

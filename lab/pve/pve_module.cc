@@ -9,10 +9,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "lab/listen_address.h"
-#include "lab/pve/lab_tls.h"
 #include "lab/pve/pve_api.h"
-#include "lab/pve/tls_module_server.h"
-#include "lib/status_macros.h"
+#include "lab/tls/lab_tls.h"
+#include "lab/tls/tls_module_server.h"
+#include "lib/base/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 

@@ -1,5 +1,5 @@
 // The lab's Proxmox VE module: lab/pve/pve_api.h on HTTPS (lab CA, see
-// lab/pve/lab_tls.h) with the lab frame's faults and request log.
+// lab/tls/lab_tls.h) with the lab frame's faults and request log.
 //
 // Listens on the spec's proxmox.endpoint (https://127.0.10.1:8006), or module
 // option "address" HOST:PORT; port 0 under any_port. Paths under /api2/json.

@@ -10,9 +10,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart::lab {
 namespace {

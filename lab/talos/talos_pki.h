@@ -1,4 +1,4 @@
-// Certificates of the Talos simulator, on //lib:crypto (BoringSSL). PEM
+// Certificates of the Talos simulator, on //lib/secrets:crypto (BoringSSL). PEM
 // strings in and out; the header names no crypto library type. Lab-internal
 // key material: never logged.
 #ifndef COLDSTART_LAB_TALOS_TALOS_PKI_H_

@@ -1,9 +1,9 @@
 // lib/crypto (BoringSSL, prefixed) in the same translation unit as
 // cpp-httplib's TLS server and client (Debian's OpenSSL headers and library):
 // BoringSSL's include path stays private to the code that includes BoringSSL
-// itself, so dependents of //lib:crypto still see Debian's <openssl/...>.
-// lib/crypto issues the certificates; httplib serves and verifies them on
-// loopback.
+// itself, so dependents of //lib/secrets:crypto still see Debian's
+// <openssl/...>. lib/crypto issues the certificates; httplib serves and
+// verifies them on loopback.
 #include <httplib.h>
 
 #include <filesystem>
@@ -14,8 +14,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart {
 namespace {

@@ -13,11 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "lib/cli.h"
-#include "lib/cluster_textproto.h"
-#include "lib/ipv4.h"
-#include "lib/spec_validation.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/cli/spec_validation.h"
+#include "lib/net/ipv4.h"
 
 namespace coldstart {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "lib/cli.h"
+#include "lib/cli/cli.h"
 #include "proto/coldstart/v1/cluster.pb.h"
 
 namespace coldstart {

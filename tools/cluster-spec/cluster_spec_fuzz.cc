@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "lib/cluster_textproto.h"
-#include "lib/spec_validation.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/cli/spec_validation.h"
 #include "tools/cluster-spec/cluster_spec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -5,8 +5,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
-#include "lib/cli.h"
-#include "lib/cli_flags.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cli_flags.h"
 #include "tools/cluster-spec/cluster_spec.h"
 
 ABSL_FLAG(std::string, lab_ca_file, "lab-ca.pem",

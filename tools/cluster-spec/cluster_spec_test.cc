@@ -5,8 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/cluster_textproto.h"
-#include "lib/spec_validation.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/cli/spec_validation.h"
 
 namespace coldstart {
 namespace {

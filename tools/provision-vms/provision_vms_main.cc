@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "lib/cli.h"
-#include "lib/cli_flags.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cli_flags.h"
 #include "tools/provision-vms/provision_vms.h"
 
 ABSL_FLAG(bool, adopt, false,

@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
 
 namespace coldstart {
 namespace {

@@ -15,8 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/http.h"
-#include "lib/secret.h"
+#include "lib/net/http.h"
+#include "lib/secrets/secret.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {

@@ -9,8 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "lib/crypto.h"
-#include "lib/ipv4.h"
+#include "lib/net/ipv4.h"
+#include "lib/secrets/crypto.h"
 #include "re2/re2.h"
 
 namespace coldstart {

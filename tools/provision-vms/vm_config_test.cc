@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/secret.h"
+#include "lib/secrets/secret.h"
 #include "tools/provision-vms/pve_client.h"
 
 namespace coldstart {

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 #include "tools/seal-keystore/sealed_secret.h"
 
 namespace coldstart {

@@ -23,11 +23,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "lib/atomic_file.h"
-#include "lib/cluster_kubeconfig.h"
-#include "lib/kube_client.h"
-#include "lib/kube_config.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/atomic_file.h"
+#include "lib/kube/cluster_kubeconfig.h"
+#include "lib/kube/kube_client.h"
+#include "lib/kube/kube_config.h"
 #include "tools/seal-keystore/sealed_secret.h"
 
 namespace coldstart {

@@ -20,10 +20,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
-#include "lib/crypto.h"
-#include "lib/events.h"
-#include "lib/keystore.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/events.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/keystore.h"
 #include "proto/coldstart/v1/cluster.pb.h"
 
 namespace coldstart {

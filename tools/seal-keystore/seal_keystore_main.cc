@@ -7,8 +7,8 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
-#include "lib/cli_flags.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cli_flags.h"
 #include "tools/seal-keystore/seal_keystore.h"
 
 ABSL_FLAG(absl::Duration, validity, absl::Hours(87600),

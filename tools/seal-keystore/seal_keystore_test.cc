@@ -14,10 +14,10 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/cluster_textproto.h"
-#include "lib/crypto.h"
-#include "lib/keystore.h"
-#include "lib/secret_testing.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/keystore.h"
+#include "lib/testing/secret_testing.h"
 #include "tools/seal-keystore/sealed_secret.h"
 
 namespace coldstart {

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
 namespace coldstart {

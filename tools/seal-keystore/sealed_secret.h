@@ -21,8 +21,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart {
 

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "lib/crypto.h"
+#include "lib/secrets/crypto.h"
 #include "tools/talos-bootstrap/secrets_bundle.h"
 #include "tools/talos-bootstrap/talos_client.h"
 

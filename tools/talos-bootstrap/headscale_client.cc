@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {

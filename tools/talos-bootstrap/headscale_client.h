@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "lib/http.h"
-#include "lib/secret.h"
+#include "lib/net/http.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart {
 

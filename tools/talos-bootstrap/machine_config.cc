@@ -12,8 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "lib/crypto.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/secrets/crypto.h"
 #include "yaml-cpp/yaml.h"
 
 namespace coldstart {

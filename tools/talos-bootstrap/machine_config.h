@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "lib/secret.h"
+#include "lib/secrets/secret.h"
 #include "proto/coldstart/v1/cluster.pb.h"
 #include "tools/talos-bootstrap/secrets_bundle.h"
 

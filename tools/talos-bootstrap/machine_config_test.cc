@@ -15,8 +15,8 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/cluster_textproto.h"
-#include "lib/crypto.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/secrets/crypto.h"
 #include "tools/talos-bootstrap/secrets_bundle.h"
 #include "yaml-cpp/yaml.h"
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "lib/yaml_json.h"
+#include "lib/yaml/yaml_json.h"
 
 namespace coldstart {
 namespace {

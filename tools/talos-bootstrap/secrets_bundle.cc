@@ -6,8 +6,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "lib/crypto.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/secrets/crypto.h"
 #include "yaml-cpp/yaml.h"
 
 namespace coldstart {

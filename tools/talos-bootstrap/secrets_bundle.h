@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/secret.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart {
 

@@ -29,7 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
+#include "lib/cli/cli.h"
 
 namespace coldstart {
 

@@ -26,9 +26,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "lab/testing/lab_fixture.h"
-#include "lib/cluster_textproto.h"
-#include "lib/kube_client.h"
-#include "lib/kube_config.h"
+#include "lib/cli/cluster_textproto.h"
+#include "lib/kube/kube_client.h"
+#include "lib/kube/kube_config.h"
 
 namespace coldstart {
 namespace {

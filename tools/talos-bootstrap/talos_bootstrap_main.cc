@@ -7,8 +7,8 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
-#include "lib/cli_flags.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cli_flags.h"
 #include "tools/talos-bootstrap/talos_bootstrap.h"
 
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(20),

@@ -15,12 +15,12 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "lib/atomic_file.h"
-#include "lib/cluster_kubeconfig.h"
-#include "lib/events.h"
-#include "lib/kube_config.h"
-#include "lib/kube_lists.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/cli/atomic_file.h"
+#include "lib/cli/events.h"
+#include "lib/kube/cluster_kubeconfig.h"
+#include "lib/kube/kube_config.h"
+#include "lib/kube/kube_lists.h"
 
 namespace coldstart {
 namespace {

@@ -12,8 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
-#include "lib/kube_client.h"
+#include "lib/cli/cli.h"
+#include "lib/kube/kube_client.h"
 #include "proto/coldstart/v1/cluster.pb.h"
 
 namespace coldstart {

@@ -21,10 +21,10 @@
 #include "absl/time/clock.h"
 #include "lab/kube/scenario.h"
 #include "lab/kube/test_server.h"
-#include "lib/cli.h"
-#include "lib/kube_client.h"
-#include "lib/kube_config.h"
-#include "lib/kube_lists.h"
+#include "lib/cli/cli.h"
+#include "lib/kube/kube_client.h"
+#include "lib/kube/kube_config.h"
+#include "lib/kube/kube_lists.h"
 #include "tools/verify-cluster/verify_cluster.h"
 
 namespace coldstart {

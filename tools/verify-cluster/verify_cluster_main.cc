@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "lib/cli.h"
-#include "lib/cli_flags.h"
+#include "lib/cli/cli.h"
+#include "lib/cli/cli_flags.h"
 #include "tools/verify-cluster/verify_cluster.h"
 
 ABSL_FLAG(std::string, gate, "",

@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "lab/kube/scenario.h"
 #include "lab/kube/test_server.h"
-#include "lib/cluster_textproto.h"
+#include "lib/cli/cluster_textproto.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {

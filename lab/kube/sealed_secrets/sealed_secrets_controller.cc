@@ -11,9 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
-#include "lib/status_macros.h"
+#include "lib/base/status_macros.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 
 namespace coldstart::lab {
 

@@ -13,8 +13,9 @@
 //   reference, template labels/annotations/type), with status Synced=True;
 //   otherwise status Synced=False "no key could decrypt secret".
 //
-// Its cryptography is //lib:crypto: RSA keys, the self-signed certificate,
-// and HybridOpen for the sealed values (facts/sealed-secrets.md §1).
+// Its cryptography is //lib/secrets:crypto: RSA keys, the self-signed
+// certificate, and HybridOpen for the sealed values (facts/sealed-secrets.md
+// §1).
 #ifndef COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 #define COLDSTART_LAB_KUBE_SEALED_SECRETS_SEALED_SECRETS_CONTROLLER_H_
 

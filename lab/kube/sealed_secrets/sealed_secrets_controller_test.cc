@@ -6,8 +6,8 @@
 #include "gtest/gtest.h"
 #include "lab/kube/api_server.h"
 #include "lab/kube/sealed_secrets/sealed_secrets_in_lab.h"
-#include "lib/crypto.h"
-#include "lib/secret.h"
+#include "lib/secrets/crypto.h"
+#include "lib/secrets/secret.h"
 #include "proto/coldstart/v1/cluster.pb.h"
 
 namespace coldstart::lab {
