@@ -13,6 +13,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/cli/atomic_file.h"
 #include "lib/cli/cluster_textproto.h"
+#include "lib/cli/spec_validation.h"
 
 namespace coldstart {
 
@@ -75,15 +76,23 @@ absl::StatusOr<ClusterSession> ClusterSession::Open(
   RETURN_IF_ERROR(CheckCommonOptions(options));
   ClusterSession session;
   session.options_ = options;
-  if (!options.state.empty()) {
-    ASSIGN_OR_RETURN(FileLock lock,
-                     FileLock::Acquire(options.state + ".lock", false));
-    session.lock_.emplace(std::move(lock));
-    ASSIGN_OR_RETURN(session.input_, ReadClusterFile(options.state));
-  } else {
+  if (options.state.empty()) {
     ASSIGN_OR_RETURN(session.input_,
                      ReadClusterFile(options.in.empty() ? "-" : options.in));
+    RETURN_IF_ERROR(ValidateParsedCluster(session.input_));
+    return session;
   }
+  // Read and validate before locking, so bad input leaves no lock file
+  // behind; then lock and read again (another run may have written it).
+  {
+    ASSIGN_OR_RETURN(ParsedCluster unlocked, ReadClusterFile(options.state));
+    RETURN_IF_ERROR(ValidateParsedCluster(unlocked));
+  }
+  ASSIGN_OR_RETURN(FileLock lock,
+                   FileLock::Acquire(options.state + ".lock", false));
+  session.lock_.emplace(std::move(lock));
+  ASSIGN_OR_RETURN(session.input_, ReadClusterFile(options.state));
+  RETURN_IF_ERROR(ValidateParsedCluster(session.input_));
   return session;
 }
 

@@ -70,12 +70,15 @@ absl::StatusOr<std::string> FormatCluster(const coldstart::v1::Cluster& cluster,
 class ClusterSession {
  public:
   // Reads the input the options name: --state FILE (locked; a missing state
-  // file is InvalidArgument), else --in FILE, else standard input. Errors:
-  // InvalidArgument for unusable input (see lib/cluster_textproto.h),
+  // file is InvalidArgument), else --in FILE, else standard input, and
+  // validates its spec (lib/cli/spec_validation.h). Errors: InvalidArgument
+  // for unusable input or an invalid spec (every problem with
+  // FILE:LINE:COL; with --state no lock file is created for bad input),
   // FailedPrecondition when another process holds the state lock.
   static absl::StatusOr<ClusterSession> Open(const CommonOptions& options);
 
   ParsedCluster& input() { return input_; }
+  const ParsedCluster& input() const { return input_; }
 
   // Stamps schema_version = kSchemaVersion and writes `cluster`: into the
   // state file (atomic replace) with --state, else to `out` in the chosen

@@ -55,7 +55,8 @@ namespace {
 
 bool IsHelpFlagFile(absl::string_view path) {
   return absl::EndsWith(path, "_main.cc") ||
-         absl::EndsWith(path, "lib/cli/cli_flags.cc");
+         absl::EndsWith(path, "lib/cli/cli_flags.cc") ||
+         absl::EndsWith(path, "lib/cli/kube_flags.cc");
 }
 
 [[noreturn]] void UsageError(absl::string_view tool, absl::string_view what) {
@@ -109,7 +110,8 @@ void CheckFlags(absl::string_view tool, const std::vector<std::string>& args) {
         absl::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
     const size_t equals = body.find('=');
     const std::string name(body.substr(0, equals));
-    if (name == "help" || name == "helpshort" || name == "helpfull") {
+    if (name == "help" || name == "h" || name == "helpshort" ||
+        name == "helpfull") {
       PrintHelp(absl::ProgramUsageMessage());
       std::exit(0);
     }

@@ -22,6 +22,8 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "lib/base/file.h"
+#include "lib/base/status_macros.h"
 #include "lib/cli/field_path.h"
 #include "lib/cli/textproto.h"
 
@@ -110,20 +112,15 @@ absl::StatusOr<ParsedCluster> ParseClusterText(absl::string_view text,
 }
 
 absl::StatusOr<ParsedCluster> ReadClusterFile(absl::string_view path) {
-  std::string text;
   if (path == "-") {
+    std::string text;
     text.assign(std::istreambuf_iterator<char>(std::cin), {});
+    if (std::cin.bad()) {
+      return absl::InvalidArgumentError("<stdin>: read failed");
+    }
     return ParseClusterText(text, kStdinName);
   }
-  std::ifstream in{std::string(path), std::ios::binary};
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  }
-  text.assign(std::istreambuf_iterator<char>(in), {});
-  if (in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": read failed"));
-  }
+  ASSIGN_OR_RETURN(std::string text, ReadInputFile(path));
   return ParseClusterText(text, path);
 }
 

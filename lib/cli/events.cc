@@ -24,11 +24,6 @@
 namespace coldstart {
 namespace {
 
-class RealClock : public Clock {
- public:
-  absl::Time Now() override { return absl::Now(); }
-};
-
 std::string Timestamp(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
 }
@@ -38,11 +33,6 @@ std::string Seconds(absl::Duration duration) {
 }
 
 }  // namespace
-
-Clock* Clock::Real() {
-  static RealClock* clock = new RealClock();
-  return clock;
-}
 
 absl::StatusOr<std::unique_ptr<Events>> Events::Create(EventsOptions options) {
   std::FILE* file = nullptr;
@@ -62,7 +52,8 @@ absl::StatusOr<std::unique_ptr<Events>> Events::Create(EventsOptions options) {
 
 Events::Events(EventsOptions options, std::FILE* events_file)
     : options_(std::move(options)),
-      terminal_(options_.terminal.has_value()
+      terminal_(options_.stderr_ostream != nullptr ? false
+                : options_.terminal.has_value()
                     ? *options_.terminal
                     : (options_.stderr_stream != nullptr &&
                        isatty(fileno(options_.stderr_stream)))),
@@ -84,6 +75,11 @@ std::string Events::Label(const Running& running) const {
 }
 
 void Events::PrintLine(absl::string_view line) {
+  if (options_.stderr_ostream != nullptr) {
+    *options_.stderr_ostream << options_.tool << ": " << line << "\n";
+    options_.stderr_ostream->flush();
+    return;
+  }
   std::FILE* out = options_.stderr_stream;
   if (out == nullptr) return;
   if (!terminal_) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -26,17 +27,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/base/clock.h"
 
 namespace coldstart {
-
-// Source of the current time; tests inject a fake one.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual absl::Time Now() = 0;
-  // The process-wide real clock.
-  static Clock* Real();
-};
 
 struct EventsOptions {
   // Tool name, the prefix of every line and the "tool" of every record.
@@ -49,6 +42,9 @@ struct EventsOptions {
   std::string events_path;
   // nullptr means Clock::Real().
   Clock* clock = nullptr;
+  // When set, human lines go to this stream instead of stderr_stream (never
+  // a terminal): for tools that take their stderr as a std::ostream.
+  std::ostream* stderr_ostream = nullptr;
 };
 
 class Events {

@@ -9,18 +9,13 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/fake_clock.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {
 namespace {
 
 using ::testing::HasSubstr;
-
-class FakeClock : public Clock {
- public:
-  absl::Time Now() override { return now; }
-  absl::Time now = absl::FromUnixSeconds(1735689600);  // 2025-01-01
-};
 
 std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");

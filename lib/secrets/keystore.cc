@@ -45,11 +45,20 @@ KeystoreAttributes ArchivedSealingKeyAttributes(SealingKeyPart part,
           {"id", std::string(id)}};
 }
 
-std::string KeystoreSpec(absl::string_view flag_value) {
-  if (!flag_value.empty()) return std::string(flag_value);
-  const char* env = getenv(kKeystoreEnvironmentVariable);
-  if (env != nullptr && env[0] != '\0') return env;
+std::string ResolveKeystoreSpec(absl::string_view flag,
+                                const Environment& environment,
+                                absl::string_view spec_keystore) {
+  if (!flag.empty()) return std::string(flag);
+  if (std::optional<std::string> env =
+          NonEmpty(environment, kKeystoreEnvironmentVariable)) {
+    return *env;
+  }
+  if (!spec_keystore.empty()) return std::string(spec_keystore);
   return "secret-service";
+}
+
+std::string KeystoreSpec(absl::string_view flag_value) {
+  return ResolveKeystoreSpec(flag_value, ProcessEnvironment(), "");
 }
 
 absl::StatusOr<std::unique_ptr<Keystore>> OpenKeystore(absl::string_view spec) {

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lib/base/environment.h"
 #include "lib/secrets/secret.h"
 
 namespace coldstart {
@@ -78,8 +79,15 @@ class Keystore {
 
 // The environment variable that selects the keystore when no flag does.
 inline constexpr char kKeystoreEnvironmentVariable[] = "COLDSTART_KEYSTORE";
-// `flag_value` if non-empty, else $COLDSTART_KEYSTORE if set, else
+// The keystore a run uses, by one precedence for every tool: `flag`
+// (--keystore) if non-empty, else $COLDSTART_KEYSTORE if set and non-empty,
+// else `spec_keystore` (spec.sealed_secrets.keystore) if non-empty, else
 // "secret-service".
+std::string ResolveKeystoreSpec(absl::string_view flag,
+                                const Environment& environment,
+                                absl::string_view spec_keystore);
+
+// Deprecated: ResolveKeystoreSpec(flag, ProcessEnvironment(), "").
 std::string KeystoreSpec(absl::string_view flag_value);
 
 // Opens the keystore named by `spec`:

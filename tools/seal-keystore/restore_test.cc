@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/fake_clock.h"
 #include "lab/kube/api_server.h"
 #include "lab/kube/sealed_secrets/sealed_secrets_controller.h"
 #include "lab/kube/sealed_secrets/sealed_secrets_in_lab.h"
@@ -52,12 +53,6 @@ void Write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path) << text;
 }
-
-class FakeClock : public Clock {
- public:
-  absl::Time Now() override { return now; }
-  absl::Time now;
-};
 
 // Every file of a keystore directory and its content: equal snapshots mean
 // the run wrote nothing.
@@ -271,7 +266,7 @@ class RestoreTest : public ::testing::Test {
 
   std::string dir_;
   std::string keystore_;
-  FakeClock clock_;
+  FakeClock clock_{absl::UnixEpoch()};
   std::unique_ptr<lab::TestKubeApi> kube_;
   std::unique_ptr<lab::SealedSecretsInLab> in_lab_;
   v1::Cluster cluster_;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/fake_clock.h"
 #include "lib/cli/cluster_textproto.h"
 #include "lib/secrets/crypto.h"
 #include "lib/secrets/keystore.h"
@@ -39,12 +40,6 @@ void Write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path) << text;
 }
-
-class FakeClock : public Clock {
- public:
-  absl::Time Now() override { return now; }
-  absl::Time now = absl::Now();
-};
 
 struct Outcome {
   absl::Status status;
@@ -209,7 +204,7 @@ class SealKeystoreFileTest : public ::testing::Test {
 
   std::string dir_;
   std::string keystore_;
-  FakeClock clock_;
+  FakeClock clock_{absl::Now()};
 };
 
 TEST_F(SealKeystoreFileTest, ImportIsIdempotentAndKeepsEveryKey) {
