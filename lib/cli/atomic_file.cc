@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,8 +47,10 @@ std::string DirectoryOf(absl::string_view path) {
 
 }  // namespace
 
-absl::Status WriteFileAtomically(absl::string_view path,
-                                 absl::string_view contents) {
+namespace {
+
+absl::Status WriteAtomically(absl::string_view path, absl::string_view contents,
+                             std::optional<mode_t> forced_mode) {
   const std::string target(path);
   std::string temp_name = absl::StrCat(target, ".tmp.XXXXXX");
   std::vector<char> temp(temp_name.begin(), temp_name.end());
@@ -64,7 +67,11 @@ absl::Status WriteFileAtomically(absl::string_view path,
 
   mode_t mode = 0644;
   struct stat existing;
-  if (stat(target.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
+  if (forced_mode.has_value()) {
+    mode = *forced_mode;
+  } else if (stat(target.c_str(), &existing) == 0) {
+    mode = existing.st_mode & 07777;
+  }
   if (fchmod(fd, mode) != 0) return fail("chmod");
 
   size_t written = 0;
@@ -96,6 +103,18 @@ absl::Status WriteFileAtomically(absl::string_view path,
   close(dir_fd);
   if (sync_result != 0) return ErrnoError(sync_errno, "fsync", directory);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(absl::string_view path,
+                                 absl::string_view contents) {
+  return WriteAtomically(path, contents, std::nullopt);
+}
+
+absl::Status WriteSecretFileAtomically(absl::string_view path,
+                                       absl::string_view contents) {
+  return WriteAtomically(path, contents, 0600);
 }
 
 absl::StatusOr<FileLock> FileLock::Acquire(absl::string_view path, bool wait) {

@@ -20,6 +20,12 @@ namespace coldstart {
 absl::Status WriteFileAtomically(absl::string_view path,
                                  absl::string_view contents);
 
+// WriteFileAtomically for key material: the file is 0600 whatever its mode
+// was, and the temporary file is created 0600 (O_EXCL) so the contents are
+// never readable by others, not even for a moment.
+absl::Status WriteSecretFileAtomically(absl::string_view path,
+                                       absl::string_view contents);
+
 // An exclusive flock(2) on a lock file, released when destroyed (or when the
 // process dies). Lock a sidecar file ("state.txtpb.lock"), not the file that
 // WriteFileAtomically replaces: rename gives that file a new inode.

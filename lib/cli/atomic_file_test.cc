@@ -41,6 +41,17 @@ TEST(AtomicFileTest, WritesAndReplacesKeepingMode) {
   EXPECT_EQ(st.st_mode & 0777, 0600);
 }
 
+TEST(AtomicFileTest, SecretFileIs0600EvenWhenTheOldFileWasReadable) {
+  const std::string path = TempDir() + "/secret.key";
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  ASSERT_TRUE(WriteSecretFileAtomically(path, "key").ok());
+  EXPECT_EQ(ReadFile(path), "key");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
 TEST(AtomicFileTest, MissingDirectoryIsAnError) {
   absl::Status status = WriteFileAtomically("/nonexistent/dir/x", "x");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
