@@ -146,10 +146,36 @@ class PveApi {
     std::vector<EventPayload> events;
   };
 
-  PveResponse Route(const PveRequest& r, const Caller& c)
+  // The named segments of a matched route path: {node}, {vmid}, ...
+  struct PathArgs {
+    std::string node, storage, upid, userid, tokenid, roleid;
+    int vmid = 0;
+  };
+  // A route's handler (the route table is in pve_api.cc).
+  using Handler = PveResponse (PveApi::*)(const PveRequest& r, const Caller& c,
+                                          const PathArgs& args);
+  // A check on a path that answers for every method, before the method is
+  // looked at (unknown node, storage or VM, someone else's token); nullopt
+  // when it passes.
+  using Guard = std::optional<PveResponse> (PveApi::*)(const Caller& c,
+                                                       const PathArgs& args);
+  class PathPattern;
+  struct Route;
+  struct PathGuard;
+  static const std::vector<Route>& Routes();
+  static const std::vector<PathGuard>& PathGuards();
+
+  // pve_api.cc: method + path -> guard, then handler; 501 when none.
+  PveResponse Dispatch(const PveRequest& r, const Caller& c)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // nullopt when authenticated; else the 401.
-  bool Authenticate(const std::string& header, Caller* caller, PveResponse* res)
+  std::string NewUuid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string NewMac() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t NowSeconds() const;
+
+  // pve_auth.cc: tokens and privileges.
+  // The caller whose API token the Authorization `header` carries; nullopt
+  // for a missing, malformed, unknown or expired token or a disabled user.
+  std::optional<Caller> Authenticate(const std::string& header) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::set<std::string> Privileges(const std::string& type,
                                    const std::string& ugid,
@@ -157,6 +183,64 @@ class PveApi {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Has(const Caller& c, const std::string& path,
            const std::string& priv) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // pve_cluster.cc
+  // 500 for a node the cluster does not have.
+  std::optional<PveResponse> CheckNode(const Caller& c, const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetVersion(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListNodes(const PveRequest& r, const Caller& c,
+                        const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListResources(const PveRequest& r, const Caller& c,
+                            const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse NextId(const PveRequest& r, const Caller& c, const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // pve_access.cc: users, tokens, roles, ACLs.
+  PveResponse ListUsers(const PveRequest& r, const Caller& c,
+                        const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse CreateUser(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetUser(const PveRequest& r, const Caller& c,
+                      const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // 500 for an unknown user, 403 for someone else's tokens without
+  // User.Modify.
+  std::optional<PveResponse> CheckTokenOwner(const Caller& c,
+                                             const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListTokens(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse CreateToken(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetToken(const PveRequest& r, const Caller& c,
+                       const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse DeleteToken(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListRoles(const PveRequest& r, const Caller& c,
+                        const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse CreateRole(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse UpdateRole(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListAcl(const PveRequest& r, const Caller& c,
+                      const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse UpdateAcl(const PveRequest& r, const Caller& c,
+                        const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // pve_tasks.cc: tasks and UPIDs.
   std::string StartTask(const std::string& node, const std::string& type,
                         const std::string& id, const Caller& c,
                         absl::Duration duration, std::string fault,
@@ -164,9 +248,61 @@ class PveApi {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishTask(const std::string& upid, const std::string& fault,
                   std::function<TaskEnd(bool)> finish);
+  PveResponse ListTasks(const PveRequest& r, const Caller& c,
+                        const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetTaskStatus(const PveRequest& r, const Caller& c,
+                            const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetTaskLog(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The task of a status/log call; nullptr with the 400/403 in `res`.
+  const Task* FindTask(const Caller& c, const PathArgs& args,
+                       PveResponse* res) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // pve_storage.cc: storage content and download-url.
+  // CheckNode, then 500 for a storage the node does not have.
+  std::optional<PveResponse> CheckStorage(const Caller& c, const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListContent(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse DownloadUrl(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  TaskEnd FinishDownload(const std::string& node, const std::string& storage,
+                         const std::string& volid, const std::string& path,
+                         const std::string& url, const std::string& checksum,
+                         const std::string& algorithm,
+                         const std::string& content);
+
+  // pve_vms.cc: qemu list, create, config, resize, delete.
+  // 500 for a VM that is not on the node.
+  std::optional<PveResponse> CheckVm(const Caller& c, const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ListVms(const PveRequest& r, const Caller& c,
+                      const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PveResponse CreateVm(const PveRequest& r, const Caller& c,
-                       const std::string& node)
+                       const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The end of a qmcreate task: the VM's final config and volumes.
+  TaskEnd FinishCreateVm(int vmid, const std::string& node,
+                         const std::map<std::string, std::string>& config,
+                         bool failed);
+  // Turns a create's disk value into its volume and stored value; an error
+  // text when an import source is gone.
+  std::optional<std::string> AllocateDisk(int vmid, const std::string& node,
+                                          std::string& value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse GetVmConfig(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse SetVmConfig(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse PostVmConfig(const PveRequest& r, const Caller& c,
+                           const PathArgs& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PveResponse UpdateConfig(const PveRequest& r, const Caller& c,
                            const std::string& node, int vmid, bool async)
@@ -177,30 +313,44 @@ class PveApi {
   // nullopt when the VM is free.
   std::optional<PveResponse> VmLockFailure(int vmid, Vm& vm)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PveResponse Resize(const PveRequest& r, const Caller& c,
-                     const std::string& node, int vmid)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PveResponse Power(const PveRequest& r, const Caller& c,
-                    const std::string& node, int vmid,
-                    const std::string& action)
+  PveResponse Resize(const PveRequest& r, const Caller& c, const PathArgs& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PveResponse DeleteVm(const PveRequest& r, const Caller& c,
-                       const std::string& node, int vmid)
+                       const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // pve_vm_power.cc: status, start, stop, shutdown, the guest agent.
+  PveResponse GetVmStatus(const PveRequest& r, const Caller& c,
+                          const PathArgs& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PveResponse DownloadUrl(const PveRequest& r, const Caller& c,
-                          const std::string& node, const std::string& storage)
+  PveResponse GetAgentInterfaces(const PveRequest& r, const Caller& c,
+                                 const PathArgs& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PveResponse Access(const PveRequest& r, const Caller& c)
+  PveResponse StartVm(const PveRequest& r, const Caller& c,
+                      const PathArgs& args) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse StopVm(const PveRequest& r, const Caller& c, const PathArgs& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse ShutdownVm(const PveRequest& r, const Caller& c,
+                         const PathArgs& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PveResponse Power(const PveRequest& r, const Caller& c, const PathArgs& args,
+                    const std::string& action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // pve_vm_config.cc: the schema and privileges of config keys.
   // Checks config keys of a create/update: schema (400 errors) and
   // privileges (403). Fills `normalized`.
   bool CheckConfigParams(const PveRequest& r, const Caller& c, int vmid,
                          bool create,
                          std::map<std::string, std::string>* normalized,
                          PveResponse* res) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string NewUuid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string NewMac() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int64_t NowSeconds() const;
+  // A disk value's storage and import source: errors by key, the
+  // privileges it needs; false with the 403 in `res` for a filesystem path.
+  bool CheckDiskValue(const std::string& key, const std::string& value,
+                      const std::string& vm_path,
+                      std::map<std::string, std::string>* errors,
+                      std::set<std::pair<std::string, std::string>>* needed,
+                      PveResponse* res) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const PveApiOptions options_;
   Scheduler& scheduler_;
