@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lab/tls/lab_tls.h"
+#include "lib/yaml/yaml_scalar.h"
 #include "re2/re2.h"
 #include "yaml-cpp/yaml.h"
 
@@ -35,22 +36,6 @@ absl::Status CheckKeys(const YAML::Node& node,
     if (!found) return Unknown(key, type);
   }
   return absl::OkStatus();
-}
-
-// go-yaml quotes a string when it would otherwise read as something else.
-std::string Scalar(const std::string& s) {
-  static const RE2 kPlain(R"([A-Za-z_./][A-Za-z0-9_./=+,@-]*)");
-  static const RE2 kSpecial(
-      R"((?i)(true|false|yes|no|on|off|y|n|null|~)|[-+]?[0-9.].*)");
-  if (!s.empty() && RE2::FullMatch(s, kPlain) && !RE2::FullMatch(s, kSpecial)) {
-    return s;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
@@ -130,20 +115,20 @@ absl::StatusOr<CanonicalSchematic> CanonicalizeSchematic(
     if (!kernel_args.empty()) {
       yaml += "    extraKernelArgs:\n";
       for (const auto& a : kernel_args) {
-        absl::StrAppend(&yaml, "        - ", Scalar(a), "\n");
+        absl::StrAppend(&yaml, "        - ", GoYamlScalar(a), "\n");
       }
     }
     if (!meta.empty()) {
       yaml += "    meta:\n";
       for (const auto& [k, v] : meta) {
         absl::StrAppend(&yaml, "        - key: ", k,
-                        "\n          value: ", Scalar(v), "\n");
+                        "\n          value: ", GoYamlScalar(v), "\n");
       }
     }
     if (!extensions.empty()) {
       yaml += "    systemExtensions:\n        officialExtensions:\n";
       for (const auto& e : extensions) {
-        absl::StrAppend(&yaml, "            - ", Scalar(e), "\n");
+        absl::StrAppend(&yaml, "            - ", GoYamlScalar(e), "\n");
       }
     }
   }

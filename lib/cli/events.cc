@@ -19,14 +19,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "lib/base/time_format.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {
 namespace {
-
-std::string Timestamp(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
-}
 
 std::string Seconds(absl::Duration duration) {
   return absl::StrFormat("%.1f s", absl::ToDoubleSeconds(duration));
@@ -109,7 +106,7 @@ void Events::WriteRecord(absl::string_view event, const Running& running,
                          absl::string_view message) {
   if (events_file_ == nullptr) return;
   nlohmann::json record;
-  record["ts"] = Timestamp(now);
+  record["ts"] = Rfc3339Millis(now);
   record["tool"] = options_.tool;
   if (!running.step.empty()) record["step"] = running.step;
   if (!running.node.empty()) record["node"] = running.node;

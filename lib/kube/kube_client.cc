@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lib/base/status_macros.h"
+#include "lib/json/json_path.h"
 #include "lib/kube/kube_transport.h"
 
 namespace coldstart::kube {
@@ -29,20 +30,15 @@ std::string QueryEscape(absl::string_view s) {
   return out;
 }
 
-std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string NamespaceOf(const Resource& r, const Json& object) {
   if (!r.namespaced) return "";
   auto meta = object.find("metadata");
-  return meta == object.end() ? "" : Str(*meta, "namespace");
+  return meta == object.end() ? "" : JsonString(*meta, {"namespace"});
 }
 
 std::string NameOf(const Json& object) {
   auto meta = object.find("metadata");
-  return meta == object.end() ? "" : Str(*meta, "name");
+  return meta == object.end() ? "" : JsonString(*meta, {"name"});
 }
 
 }  // namespace
@@ -99,8 +95,8 @@ absl::Status StatusFromResponse(absl::string_view method,
   std::string reason;
   Json body = Json::parse(response.body, nullptr, false);
   if (!body.is_discarded() && body.is_object()) {
-    message = Str(body, "message");
-    reason = Str(body, "reason");
+    message = JsonString(body, {"message"});
+    reason = JsonString(body, {"reason"});
   }
   if (message.empty()) {
     message = response.body.substr(0, 200);
@@ -142,7 +138,7 @@ const Json* FindCondition(const Json& object, absl::string_view type) {
   auto conds = status->find("conditions");
   if (conds == status->end() || !conds->is_array()) return nullptr;
   for (const Json& c : *conds) {
-    if (c.is_object() && Str(c, "type") == type) return &c;
+    if (c.is_object() && JsonString(c, {"type"}) == type) return &c;
   }
   return nullptr;
 }
@@ -255,7 +251,7 @@ absl::Status KubeClient::ListPages(
     } else if (items == std::string::npos) {
       Json j = Json::parse(response.body, nullptr, false);
       if (!j.is_discarded() && j.contains("metadata")) {
-        cont = Str(j["metadata"], "continue");
+        cont = JsonString(j["metadata"], {"continue"});
       }
     }
     if (cont.empty()) return absl::OkStatus();
@@ -342,8 +338,9 @@ absl::StatusOr<Resource> KubeClient::Discover(absl::string_view api_version,
   auto resources = list->find("resources");
   if (resources != list->end() && resources->is_array()) {
     for (const Json& res : *resources) {
-      std::string name = Str(res, "name");
-      if (Str(res, "kind") != kind || absl::StrContains(name, "/")) continue;
+      std::string name = JsonString(res, {"name"});
+      if (JsonString(res, {"kind"}) != kind || absl::StrContains(name, "/"))
+        continue;
       Resource r;
       std::vector<std::string> gv = absl::StrSplit(api_version, '/');
       if (gv.size() == 2) {
@@ -367,39 +364,28 @@ absl::StatusOr<Json> KubeClient::WaitFor(
     const std::function<absl::StatusOr<ConditionResult>(const Json* object)>&
         condition,
     const WaitOptions& options) {
-  auto now = options.now ? options.now : [] { return absl::Now(); };
-  auto sleep = options.sleep ? options.sleep
-                             : [](absl::Duration d) { absl::SleepFor(d); };
-  const absl::Time start = now();
-  const absl::Time deadline = start + options.timeout;
-  absl::Duration backoff = options.initial_backoff;
-  std::string last = "nothing observed yet";
-  int polls = 0;
-  for (;;) {
-    ++polls;
-    absl::StatusOr<Json> object = Get(r, ns, name);
-    if (object.ok() || absl::IsNotFound(object.status())) {
-      ASSIGN_OR_RETURN(ConditionResult result,
-                       condition(object.ok() ? &*object : nullptr));
-      if (result.done) return object.ok() ? *object : Json();
-      last =
-          result.waiting_for.empty() ? "condition not met" : result.waiting_for;
-    } else if (absl::IsUnavailable(object.status()) ||
-               absl::IsDeadlineExceeded(object.status())) {
-      last = std::string(object.status().message());
-    } else {
-      return object.status();
-    }
-    absl::Time t = now();
-    if (t >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          r.QualifiedPlural(), " ", ns.empty() ? "" : absl::StrCat(ns, "/"),
-          name, ": still waiting after ", absl::FormatDuration(t - start), " (",
-          polls, " polls): ", last));
-    }
-    sleep(std::min(backoff, deadline - t));
-    backoff = std::min(options.max_backoff, backoff * options.multiplier);
+  PollOptions poll = options;
+  if (poll.what.empty()) {
+    poll.what = absl::StrCat(r.QualifiedPlural(), " ",
+                             ns.empty() ? "" : absl::StrCat(ns, "/"), name);
   }
+  Json found;
+  RETURN_IF_ERROR(Poll(poll, [&](PollAttempt&) -> absl::Status {
+    absl::StatusOr<Json> object = Get(r, ns, name);
+    if (!object.ok() && !absl::IsNotFound(object.status())) {
+      return object.status();  // transient ones are retried by Poll
+    }
+    ASSIGN_OR_RETURN(ConditionResult result,
+                     condition(object.ok() ? &*object : nullptr));
+    if (!result.done) {
+      return absl::UnavailableError(result.waiting_for.empty()
+                                        ? "condition not met"
+                                        : result.waiting_for);
+    }
+    if (object.ok()) found = *std::move(object);
+    return absl::OkStatus();
+  }));
+  return found;
 }
 
 }  // namespace coldstart::kube

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/base/poll.h"
 #include "lib/kube/kube_config.h"
 #include "lib/net/http.h"
 #include "nlohmann/json.hpp"
@@ -75,16 +76,10 @@ struct ApplyOptions {
   bool force = false;
 };
 
-struct WaitOptions {
-  // Overall limit from the first poll; the first poll is immediate.
-  absl::Duration timeout = absl::Minutes(5);
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(5);
-  double multiplier = 2.0;
-  // Injectable clock and sleep (tests); defaults are real.
-  std::function<absl::Time()> now;
-  std::function<void(absl::Duration)> sleep;
-};
+// How WaitFor polls: lib/base/poll.h's options (timeout or shared deadline,
+// backoff, early stop, clock, progress lines). `what` is filled in by
+// WaitFor when empty.
+using WaitOptions = ::coldstart::PollOptions;
 
 // The outcome of one condition check: done, or not yet with why not (the
 // last reason is reported when the deadline passes).

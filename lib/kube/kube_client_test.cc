@@ -10,6 +10,7 @@
 #include "lab/kube/test_server.h"
 #include "lib/kube/kube_config.h"
 #include "lib/kube/kube_lists.h"
+#include "lib/testing/fake_clock.h"
 #include "lib/testing/http_testing.h"
 
 namespace coldstart::kube {
@@ -165,17 +166,24 @@ TEST_F(KubeClientTest, DiscoverFindsCrdKinds) {
 
 TEST_F(KubeClientTest, WaitForConditionAndDeadline) {
   // Fake clock: every sleep advances it and flips the pod on the 3rd poll.
-  absl::Time now = absl::UnixEpoch();
-  int sleeps = 0;
+  class FlippingClock : public FakeClock {
+   public:
+    explicit FlippingClock(std::function<void()> flip)
+        : FakeClock(absl::UnixEpoch()), flip_(std::move(flip)) {}
+    void SleepFor(absl::Duration d) override {
+      FakeClock::SleepFor(d);
+      if (++count == 2) flip_();
+    }
+    int count = 0;
+
+   private:
+    std::function<void()> flip_;
+  } clock([&] {
+    ASSERT_TRUE(sim_->api->Apply(Pod("default", "w", "Running")).ok());
+  });
   WaitOptions w;
   w.timeout = absl::Seconds(30);
-  w.now = [&] { return now; };
-  w.sleep = [&](absl::Duration d) {
-    now += d;
-    if (++sleeps == 2) {
-      ASSERT_TRUE(sim_->api->Apply(Pod("default", "w", "Running")).ok());
-    }
-  };
+  w.clock = &clock;
   auto running = [](const Json* pod) -> absl::StatusOr<ConditionResult> {
     if (pod == nullptr) return ConditionResult{false, "pod absent"};
     std::string phase = (*pod)["status"].value("phase", "");
@@ -184,7 +192,7 @@ TEST_F(KubeClientTest, WaitForConditionAndDeadline) {
   absl::StatusOr<Json> got =
       client_->WaitFor(Pods(), "default", "w", running, w);
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(sleeps, 2);
+  EXPECT_EQ(clock.count, 2);
   absl::StatusOr<Json> never =
       client_->WaitFor(Pods(), "default", "never", running, w);
   EXPECT_EQ(never.status().code(), absl::StatusCode::kDeadlineExceeded);

@@ -21,6 +21,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "lib/base/clock.h"
+#include "lib/base/poll.h"
 #include "lib/base/status_macros.h"
 #include "lib/net/http_tls_pin.h"
 #include "lib/secrets/crypto.h"
@@ -245,9 +247,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
 // --- Retry -------------------------------------------------------------------
 
 absl::Duration RetryPolicy::Backoff(int retry, double u) const {
-  double factor = std::pow(multiplier, std::max(0, retry - 1));
-  absl::Duration delay = std::min(max_backoff, initial_backoff * factor);
-  return delay * (1.0 - std::clamp(jitter, 0.0, 1.0) * u);
+  return ::coldstart::Backoff{initial_backoff, max_backoff, multiplier, jitter}
+      .Delay(retry, u);
 }
 
 bool IsRetryable(const absl::StatusOr<HttpResponse>& outcome,
@@ -297,29 +298,18 @@ std::string Describe(const absl::StatusOr<HttpResponse>& outcome) {
 absl::StatusOr<HttpResponse> SendWithRetry(HttpClient& client,
                                            const HttpRequest& request,
                                            const RetryPolicy& policy) {
-  auto now = [&] { return policy.now ? policy.now() : absl::Now(); };
-  auto sleep = [&](absl::Duration d) {
-    policy.sleep ? policy.sleep(d) : absl::SleepFor(d);
-  };
-  absl::BitGen gen;
-  auto uniform = [&] {
-    return policy.uniform01 ? policy.uniform01()
-                            : absl::Uniform<double>(gen, 0.0, 1.0);
-  };
-
-  const absl::Time start = now();
-  const absl::Time deadline = start + policy.deadline;
-  const std::string what =
-      absl::StrCat(request.method, " ", UrlForMessages(request.url));
-  auto give_up = [&](absl::StatusCode code, int attempts,
-                     const absl::StatusOr<HttpResponse>& last,
-                     absl::string_view why) {
-    return absl::Status(
-        code, absl::StrCat(what, ": gave up after ", attempts,
-                           attempts == 1 ? " attempt" : " attempts", " over ",
-                           absl::FormatDuration(now() - start), " (", why,
-                           "); last outcome: ", Describe(last)));
-  };
+  Clock& clock = policy.clock != nullptr ? *policy.clock : *Clock::Real();
+  PollOptions poll;
+  poll.what = absl::StrCat(request.method, " ", UrlForMessages(request.url));
+  poll.timeout = policy.deadline;
+  poll.max_attempts = policy.max_attempts;
+  poll.backoff.initial = policy.initial_backoff;
+  poll.backoff.max = policy.max_backoff;
+  poll.backoff.multiplier = policy.multiplier;
+  poll.backoff.jitter = policy.jitter;
+  poll.clock = &clock;
+  poll.uniform01 = policy.uniform01;
+  poll.progress = policy.progress;
 
   HttpRequest attempt_request;
   attempt_request.method = request.method;
@@ -327,31 +317,19 @@ absl::StatusOr<HttpResponse> SendWithRetry(HttpClient& client,
   attempt_request.headers = request.headers;
   attempt_request.secret_headers = request.secret_headers;
   attempt_request.body = request.body;
-  for (int attempt = 1;; ++attempt) {
-    absl::Duration remaining = deadline - now();
-    attempt_request.timeout = std::min(request.timeout, remaining);
-    absl::StatusOr<HttpResponse> outcome = client.Send(attempt_request);
-    if (!IsRetryable(outcome, policy)) return outcome;
-
-    if (attempt >= policy.max_attempts) {
-      return give_up(absl::StatusCode::kUnavailable, attempt, outcome,
-                     absl::StrCat("max ", policy.max_attempts, " attempts"));
-    }
-    absl::Duration delay = policy.Backoff(attempt, uniform());
+  absl::StatusOr<HttpResponse> outcome =
+      absl::UnknownError("no attempt was made");
+  const absl::Status polled = Poll(poll, [&](PollAttempt& attempt) {
+    attempt_request.timeout = std::min(request.timeout, attempt.remaining);
+    outcome = client.Send(attempt_request);
+    if (!IsRetryable(outcome, policy)) return absl::OkStatus();
     if (outcome.ok()) {
-      if (std::optional<absl::Duration> after = RetryAfter(*outcome, now())) {
-        delay = std::max(delay, *after);
-      }
+      attempt.retry_after = RetryAfter(*outcome, clock.Now());
     }
-    if (now() + delay >= deadline) {
-      return give_up(
-          absl::StatusCode::kDeadlineExceeded, attempt, outcome,
-          absl::StrCat("deadline ", absl::FormatDuration(policy.deadline),
-                       " reached; next retry was due in ",
-                       absl::FormatDuration(delay)));
-    }
-    sleep(delay);
-  }
+    return absl::UnavailableError(Describe(outcome));
+  });
+  if (!polled.ok()) return polled;
+  return outcome;
 }
 
 // --- Record / replay

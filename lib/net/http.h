@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/base/clock.h"
 #include "lib/secrets/secret.h"
 
 namespace coldstart {
@@ -114,11 +115,13 @@ struct RetryPolicy {
   // "can't lock file ... got timeout" 500s.
   std::function<bool(const HttpResponse&)> retry_if;
 
-  // Time source and sleep; tests substitute a fake clock. Defaults: real.
-  std::function<absl::Time()> now;
-  std::function<void(absl::Duration)> sleep;
+  // Time source and sleep; tests substitute a FakeClock. nullptr: real.
+  Clock* clock = nullptr;
   // Uniform random in [0, 1) for jitter. Default: absl::BitGen.
   std::function<double()> uniform01;
+  // Progress lines for retries that go on for more than a second ("waiting
+  // for GET https://…: 3s so far; last: HTTP 503"); may be empty.
+  std::function<void(absl::string_view line)> progress;
 
   // The delay before retry number `retry` (1 = after the first attempt),
   // before Retry-After is considered.

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/secrets/crypto.h"
+#include "lib/testing/fake_clock.h"
 #include "lib/testing/http_testing.h"
 
 namespace coldstart {
@@ -37,13 +38,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// A clock that only moves when the retry loop sleeps: deterministic, and the
-// test never waits.
-struct FakeClock {
-  absl::Time now = absl::FromUnixSeconds(1767225600);  // 2026-01-01
-  std::vector<absl::Duration> sleeps;
-};
-
 RetryPolicy FakeTimePolicy(FakeClock& clock) {
   RetryPolicy policy;
   policy.initial_backoff = absl::Seconds(1);
@@ -52,11 +46,7 @@ RetryPolicy FakeTimePolicy(FakeClock& clock) {
   policy.jitter = 0;
   policy.deadline = absl::Seconds(100);
   policy.max_attempts = 10;
-  policy.now = [&clock] { return clock.now; };
-  policy.sleep = [&clock](absl::Duration d) {
-    clock.sleeps.push_back(d);
-    clock.now += d;
-  };
+  policy.clock = &clock;
   return policy;
 }
 
