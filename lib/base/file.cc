@@ -10,27 +10,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/errno_status.h"
 
 namespace coldstart {
 namespace {
-
-absl::Status ErrnoStatus(int error, absl::string_view path,
-                         absl::string_view what) {
-  const std::string message =
-      absl::StrCat(path, ": ", what, ": ", std::strerror(error));
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    case EISDIR:
-      return absl::InvalidArgumentError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 class Fd {
  public:
@@ -50,9 +33,9 @@ absl::StatusOr<std::string> ReadFile(absl::string_view path,
                                      int64_t max_bytes) {
   const std::string name(path);
   Fd fd(open(name.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus(errno, path, "cannot open");
+  if (fd.get() < 0) return ErrnoToStatus(errno, "cannot open", path);
   struct stat info;
-  if (fstat(fd.get(), &info) != 0) return ErrnoStatus(errno, path, "stat");
+  if (fstat(fd.get(), &info) != 0) return ErrnoToStatus(errno, "stat", path);
   if (S_ISDIR(info.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": is a directory, not a file"));
@@ -73,7 +56,7 @@ absl::StatusOr<std::string> ReadFile(absl::string_view path,
     const ssize_t n = read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, path, "read");
+      return ErrnoToStatus(errno, "read", path);
     }
     if (n == 0) break;
     if (static_cast<int64_t>(text.size()) + n > max_bytes) {

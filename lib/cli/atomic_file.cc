@@ -16,27 +16,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "lib/base/errno_status.h"
 
 namespace coldstart {
 namespace {
-
-absl::Status ErrnoError(int error, absl::string_view what,
-                        absl::string_view path) {
-  std::string message =
-      absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  switch (error) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 std::string DirectoryOf(absl::string_view path) {
   const size_t slash = path.rfind('/');
@@ -56,13 +39,13 @@ absl::Status WriteAtomically(absl::string_view path, absl::string_view contents,
   std::vector<char> temp(temp_name.begin(), temp_name.end());
   temp.push_back('\0');
   const int fd = mkstemp(temp.data());
-  if (fd < 0) return ErrnoError(errno, "create temporary file for", path);
+  if (fd < 0) return ErrnoToStatus(errno, "create temporary file for", path);
   temp_name = temp.data();
   auto fail = [&](absl::string_view what) {
     const int error = errno;
     close(fd);
     unlink(temp_name.c_str());
-    return ErrnoError(error, what, temp_name);
+    return ErrnoToStatus(error, what, temp_name);
   };
 
   mode_t mode = 0644;
@@ -88,20 +71,20 @@ absl::Status WriteAtomically(absl::string_view path, absl::string_view contents,
   if (close(fd) != 0) {
     const int error = errno;
     unlink(temp_name.c_str());
-    return ErrnoError(error, "close", temp_name);
+    return ErrnoToStatus(error, "close", temp_name);
   }
   if (rename(temp_name.c_str(), target.c_str()) != 0) {
     const int error = errno;
     unlink(temp_name.c_str());
-    return ErrnoError(error, "rename onto", path);
+    return ErrnoToStatus(error, "rename onto", path);
   }
   const std::string directory = DirectoryOf(target);
   const int dir_fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir_fd < 0) return ErrnoError(errno, "open directory", directory);
+  if (dir_fd < 0) return ErrnoToStatus(errno, "open directory", directory);
   const int sync_result = fsync(dir_fd);
   const int sync_errno = errno;
   close(dir_fd);
-  if (sync_result != 0) return ErrnoError(sync_errno, "fsync", directory);
+  if (sync_result != 0) return ErrnoToStatus(sync_errno, "fsync", directory);
   return absl::OkStatus();
 }
 
@@ -120,7 +103,7 @@ absl::Status WriteSecretFileAtomically(absl::string_view path,
 absl::StatusOr<FileLock> FileLock::Acquire(absl::string_view path, bool wait) {
   const std::string name(path);
   const int fd = open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError(errno, "open lock file", path);
+  if (fd < 0) return ErrnoToStatus(errno, "open lock file", path);
   int result;
   do {
     result = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
@@ -135,7 +118,7 @@ absl::StatusOr<FileLock> FileLock::Acquire(absl::string_view path, bool wait) {
                        "tool on the same state file?); wait for it and "
                        "re-run"));
     }
-    return ErrnoError(error, "flock", path);
+    return ErrnoToStatus(error, "flock", path);
   }
   return FileLock(fd);
 }

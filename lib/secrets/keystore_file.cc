@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "lib/base/errno_status.h"
 #include "lib/base/status_macros.h"
 #include "lib/secrets/keystore.h"
 #include "lib/secrets/keystore_backends.h"
@@ -24,17 +25,7 @@ namespace keystore_internal {
 namespace {
 
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
-  int err = errno;
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
+  return ErrnoToStatus(errno, what, path);
 }
 
 bool Plain(char c) {
