@@ -2,38 +2,19 @@
 // pass; what Talos 1.9.1 rejects is rejected with its message.
 #include "lab/talos/config_validation.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lab/talos/golden_configs.h"
 #include "lab/talos/talos_pki.h"
 
 namespace coldstart::lab {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-const std::string& ControlPlane() {
-  static const std::string* s =
-      new std::string(ReadFile("tools/talos-bootstrap/testdata/ctrl-1.yaml"));
-  return *s;
-}
-const std::string& Worker() {
-  static const std::string* s =
-      new std::string(ReadFile("tools/talos-bootstrap/testdata/worker-1.yaml"));
-  return *s;
-}
 
 std::string Rejection(const std::string& yaml) {
   absl::StatusOr<TalosMachineConfig> config = ValidateMachineConfig(yaml);
@@ -53,7 +34,8 @@ std::string ReplaceLine(const std::string& yaml, const std::string& prefix,
 }
 
 TEST(ConfigValidation, GoldenConfigsPass) {
-  absl::StatusOr<TalosMachineConfig> cp = ValidateMachineConfig(ControlPlane());
+  absl::StatusOr<TalosMachineConfig> cp =
+      ValidateMachineConfig(GoldenControlPlaneConfig());
   ASSERT_TRUE(cp.ok()) << cp.status();
   EXPECT_TRUE(cp->control_plane);
   EXPECT_EQ(cp->hostname, "ctrl-1");
@@ -62,7 +44,8 @@ TEST(ConfigValidation, GoldenConfigsPass) {
   EXPECT_FALSE(cp->os_ca_key_pem.empty());
   EXPECT_FALSE(cp->etcd_ca_key_pem.empty());
   EXPECT_EQ(cp->extension_env["tailscale"]["TS_HOSTNAME"], "ctrl-1");
-  absl::StatusOr<TalosMachineConfig> w = ValidateMachineConfig(Worker());
+  absl::StatusOr<TalosMachineConfig> w =
+      ValidateMachineConfig(GoldenWorkerConfig());
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_FALSE(w->control_plane);
   EXPECT_TRUE(w->os_ca_key_pem.empty());
@@ -71,21 +54,23 @@ TEST(ConfigValidation, GoldenConfigsPass) {
 
 TEST(ConfigValidation, CaPrivateKeyOnAWorker) {
   // Put the control plane's machine.ca (with key) into the worker config.
-  const size_t at = ControlPlane().find("  ca:\n    crt: ");
-  const std::string cp_ca =
-      ControlPlane().substr(at, ControlPlane().find("  certSANs:") - at);
-  const size_t w_at = Worker().find("  ca:\n    crt: ");
-  std::string worker = Worker().substr(0, w_at) + cp_ca +
-                       Worker().substr(Worker().find("  certSANs:"));
+  const size_t at = GoldenControlPlaneConfig().find("  ca:\n    crt: ");
+  const std::string cp_ca = GoldenControlPlaneConfig().substr(
+      at, GoldenControlPlaneConfig().find("  certSANs:") - at);
+  const size_t w_at = GoldenWorkerConfig().find("  ca:\n    crt: ");
+  std::string worker =
+      GoldenWorkerConfig().substr(0, w_at) + cp_ca +
+      GoldenWorkerConfig().substr(GoldenWorkerConfig().find("  certSANs:"));
   EXPECT_THAT(Rejection(worker),
               HasSubstr("machine.ca.key should not be set for worker"));
 }
 
 TEST(ConfigValidation, VipOnAWorker) {
   std::string worker = absl::StrReplaceAll(
-      Worker(), {{"            gateway: 127.0.0.1\n",
-                  "            gateway: 127.0.0.1\n        vip:\n          ip: "
-                  "127.0.3.1\n"}});
+      GoldenWorkerConfig(),
+      {{"            gateway: 127.0.0.1\n",
+        "            gateway: 127.0.0.1\n        vip:\n          ip: "
+        "127.0.3.1\n"}});
   EXPECT_THAT(Rejection(worker),
               HasSubstr("virtual (shared) IP is not allowed on "
                         "non-controlplane nodes"));
@@ -93,18 +78,18 @@ TEST(ConfigValidation, VipOnAWorker) {
 
 TEST(ConfigValidation, CniNoneWithUrls) {
   std::string cp = absl::StrReplaceAll(
-      ControlPlane(),
+      GoldenControlPlaneConfig(),
       {{"      name: none\n",
         "      name: none\n      urls:\n        - https://x/cni.yaml\n"}});
   EXPECT_THAT(Rejection(cp), HasSubstr("\"urls\" field should be empty"));
 }
 
 TEST(ConfigValidation, MalformedTokens) {
-  EXPECT_THAT(Rejection(ReplaceLine(
-                  ControlPlane(), "token: ", "token: ABCDEF.0123456789abcdef")),
+  EXPECT_THAT(Rejection(ReplaceLine(GoldenControlPlaneConfig(), "token: ",
+                                    "token: ABCDEF.0123456789abcdef")),
               HasSubstr("invalid machine token"));
-  const size_t cluster = ControlPlane().find("\ncluster:");
-  std::string cp = ControlPlane();
+  const size_t cluster = GoldenControlPlaneConfig().find("\ncluster:");
+  std::string cp = GoldenControlPlaneConfig();
   const size_t token = cp.find("  token: ", cluster);
   cp = cp.substr(0, token) + "  token: short" + cp.substr(cp.find('\n', token));
   EXPECT_THAT(Rejection(cp), HasSubstr("invalid bootstrap token"));
@@ -112,17 +97,18 @@ TEST(ConfigValidation, MalformedTokens) {
 
 TEST(ConfigValidation, WrongPemLabels) {
   // The OS CA key relabelled as generic PKCS#8: accepted only from 1.11.
-  absl::StatusOr<TalosMachineConfig> cp = ValidateMachineConfig(ControlPlane());
+  absl::StatusOr<TalosMachineConfig> cp =
+      ValidateMachineConfig(GoldenControlPlaneConfig());
   ASSERT_TRUE(cp.ok());
   const std::string relabelled = NormalizeKeyPemForOpenSsl(cp->os_ca_key_pem);
   ASSERT_NE(relabelled, cp->os_ca_key_pem);
   std::string yaml = absl::StrReplaceAll(
-      ControlPlane(), {{absl::Base64Escape(cp->os_ca_key_pem),
-                        absl::Base64Escape(relabelled)}});
+      GoldenControlPlaneConfig(), {{absl::Base64Escape(cp->os_ca_key_pem),
+                                    absl::Base64Escape(relabelled)}});
   EXPECT_THAT(Rejection(yaml),
               HasSubstr("unsupported key type: \"PRIVATE KEY\""));
   // A certificate where a key belongs.
-  yaml = absl::StrReplaceAll(ControlPlane(),
+  yaml = absl::StrReplaceAll(GoldenControlPlaneConfig(),
                              {{absl::Base64Escape(cp->os_ca_key_pem),
                                absl::Base64Escape(cp->os_ca_cert_pem)}});
   EXPECT_THAT(Rejection(yaml),
@@ -130,11 +116,11 @@ TEST(ConfigValidation, WrongPemLabels) {
 }
 
 TEST(ConfigValidation, PersistFalseAndMissingVersion) {
-  EXPECT_THAT(
-      Rejection(ReplaceLine(ControlPlane(), "persist: true", "persist: false")),
-      HasSubstr("persist"));
-  EXPECT_THAT(Rejection(ReplaceLine(ControlPlane(), "version: v1alpha1",
-                                    "kind: Whatever")),
+  EXPECT_THAT(Rejection(ReplaceLine(GoldenControlPlaneConfig(), "persist: true",
+                                    "persist: false")),
+              HasSubstr("persist"));
+  EXPECT_THAT(Rejection(ReplaceLine(GoldenControlPlaneConfig(),
+                                    "version: v1alpha1", "kind: Whatever")),
               HasSubstr("unknown document kind"));
 }
 
@@ -148,7 +134,8 @@ TEST(TalosPki, MaintenanceCertificateIsEd25519WithTheMaintenanceCn) {
 }
 
 TEST(TalosPki, ClientEkuMustBeExactlyClientAuth) {
-  absl::StatusOr<TalosMachineConfig> cp = ValidateMachineConfig(ControlPlane());
+  absl::StatusOr<TalosMachineConfig> cp =
+      ValidateMachineConfig(GoldenControlPlaneConfig());
   ASSERT_TRUE(cp.ok());
   // A server cert (EKU serverAuth) is not a client cert.
   absl::StatusOr<PemKeyPair> server = IssueApidCertificate(

@@ -11,8 +11,10 @@
 //     verified against it, EKU exactly clientAuth, role os:admin; workers
 //     open their listener only once the API VIP is up (trustd).
 //   Bootstrap on a control plane -> (etcd-bootstrap) -> EtcdBootstrapped
-//     (the lifecycle then brings the VIP up); again -> AlreadyExists; on a
-//     worker -> FailedPrecondition.
+//     (the lifecycle then brings the VIP up); on a node whose etcd data
+//     directory is not empty (it bootstrapped, or joined) -> AlreadyExists;
+//     on a worker -> FailedPrecondition; in maintenance mode ->
+//     FailedPrecondition "bootstrap is not available yet".
 //   Kubeconfig (gzip'd unterminated tar), EtcdMemberList, ServiceList,
 //   Version, Reboot, Reset.
 //   Tailscale extension: a configured node logs in to the login server its
