@@ -101,10 +101,33 @@ class ApiServer {
     ResourceType type;
     Json object;
   };
-  struct Target;
+  // One request on a resource path (api_resource_routes.cc).
+  struct ResourceCall;
 
+  // Resource paths: parses the path, then dispatches by verb to one of the
+  // handlers below, under mu_.
   ApiResponse HandleResource(const ApiRequest& request,
                              std::vector<Written>& written);
+  ApiResponse ListObjects(ResourceCall& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse ListResponse(const ResourceCall& call,
+                           const std::vector<const Stored*>& items,
+                           const std::string& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse GetObject(ResourceCall& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse DeleteObject(ResourceCall& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse CreateObject(ResourceCall& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse ReplaceObject(ResourceCall& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ApiResponse PatchObject(ResourceCall& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // PATCH with application/apply-patch+yaml (server-side apply).
+  ApiResponse ApplyPatch(ResourceCall& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits `next` over the existing object (PUT and PATCH).
+  ApiResponse Update(ResourceCall& call, Json next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ApiResponse Discovery(const ApiRequest& request);
   ApiResponse OpenApi(const ApiRequest& request);
 
