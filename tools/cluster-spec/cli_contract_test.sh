@@ -4,7 +4,9 @@
 #   stderr equals testdata/<name>.stderr byte for byte;
 # - both reference specs validate (exit 0, the normalized spec on stdout);
 # - lab-map of the reference spec equals testdata/lab.txtpb;
-# - stdin works in a pipe, -o json prints JSON, a bad command exits 2.
+# - stdin works in a pipe, -o json prints JSON, a bad command exits 2;
+# - a directory as input is exit 2, plan -o json is JSON, every flag --help
+#   lists is accepted, no message has a doubled "cluster-spec:" prefix.
 # Regenerate the golden files with tools/cluster-spec/regenerate_testdata.sh.
 set -u
 bin="$PWD/$1"
@@ -91,8 +93,50 @@ status=0
 "$bin" --dry-run=maybe validate "$reference" 2> "$out/value.stderr" > /dev/null || status=$?
 [ "$status" -eq 2 ] || fail "bad flag value: exit $status, want 2"
 
+# A directory as FILE, --in or --state: bad input (exit 2), no crash, no lock.
+dir="$out/a-dir"
+mkdir -p "$dir"
+for args in "validate $dir" "plan --in $dir" "validate --state $dir"; do
+  status=0
+  "$bin" $args > /dev/null 2> "$out/dir.stderr" || status=$?
+  [ "$status" -eq 2 ] || fail "$args: exit $status, want 2"
+  grep -q 'is a directory' "$out/dir.stderr" || fail "$args: $(cat "$out/dir.stderr")"
+done
+[ -e "$dir.lock" ] && fail "a directory as --state left $dir.lock"
+
+# plan -o json is the plan as JSON, not the table.
+"$bin" plan -o json "$reference" > "$out/plan.json" || fail "plan -o json exited $?"
+head -c 1 "$out/plan.json" | grep -q '{' || fail "plan -o json is not JSON: $(head -3 "$out/plan.json")"
+grep -q '"vmid": "1501"' "$out/plan.json" || fail "plan -o json lacks ctrl-2's VMID"
+grep -q 'control-plane  1500' "$out/plan.json" && fail "plan -o json printed the table"
+
+# Every flag --help lists is accepted.
+cp "$lab" "$out/state.txtpb"
+for args in "--state $out/state.txtpb" "--dry-run $reference" \
+    "--events $out/events.jsonl $reference" "--keystore file:$out/ks $reference" \
+    "--in $reference -o json" "--lab-ca-file x.pem $reference"; do
+  status=0
+  "$bin" validate $args > /dev/null 2> "$out/flag.stderr" || status=$?
+  [ "$status" -eq 0 ] || fail "validate $args: exit $status: $(cat "$out/flag.stderr")"
+done
+grep -q '"step":"validate"' "$out/events.jsonl" || fail "--events: no validate step"
+grep -q '^schema_version: 1$' "$out/state.txtpb" || fail "validate --state did not normalize the file"
+cp "$lab" "$out/state.txtpb"
+"$bin" validate --dry-run --state "$out/state.txtpb" > "$out/dry.stdout" || fail "dry run exited $?"
+cmp -s "$lab" "$out/state.txtpb" || fail "validate --dry-run --state changed the file"
+[ -s "$out/dry.stdout" ] && fail "validate --dry-run --state wrote to stdout"
+
+# One "cluster-spec:" prefix per message, also for errors of the world.
+status=0
+"$bin" validate "$reference" > /dev/full 2> "$out/full.stderr" || status=$?
+[ "$status" -eq 1 ] || fail "stdout /dev/full: exit $status, want 1"
+grep -q '^cluster-spec: writing to stdout failed$' "$out/full.stderr" || fail "stdout /dev/full: $(cat "$out/full.stderr")"
+for f in "$out"/*.stderr; do
+  grep -q 'cluster-spec: cluster-spec:' "$f" && fail "doubled prefix in $f: $(cat "$f")"
+done
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1
 fi
-echo "PASS: $count broken specs, reference specs, lab-map, pipe, json"
+echo "PASS: $count broken specs, reference specs, lab-map, pipe, json, directories, flags"

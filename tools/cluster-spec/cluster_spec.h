@@ -1,45 +1,39 @@
 // cluster-spec: check, show and transform a Cluster spec (see README.md).
+// The plan is in plan.h, the lab mapping in lab_map.h.
 #ifndef COLDSTART_TOOLS_CLUSTER_SPEC_CLUSTER_SPEC_H_
 #define COLDSTART_TOOLS_CLUSTER_SPEC_CLUSTER_SPEC_H_
 
-#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "lib/cli/cli.h"
-#include "proto/coldstart/v1/cluster.pb.h"
+#include "lib/cli/tool_run.h"
 
 namespace coldstart {
 
 struct ClusterSpecOptions {
   // "validate", "plan" or "lab-map".
   std::string command;
-  // Spec file; "-" (or empty) is standard input.
-  std::string input;
-  OutputFormat output = OutputFormat::kTextproto;
+  // The spec: --in FILE (or the FILE argument; "-" or empty is standard
+  // input) or --state FILE; -o; --dry-run; --events. --keystore is unused.
+  CommonOptions common;
   // lab-map: the lab CA every mapped https endpoint trusts.
   std::string lab_ca_file = "lab-ca.pem";
 };
 
-// Runs one command; its result goes to `out` (the normalized Cluster for
-// validate and lab-map, a table for plan). Errors: InvalidArgument for an
-// unknown command and for an input that does not parse or validate (message:
-// one FILE:LINE:COL line per problem).
-absl::Status RunClusterSpec(const ClusterSpecOptions& options,
-                            std::ostream& out);
-
-// A readable table of a valid spec: nodes, VMIDs, IPs, roles, VIPs,
-// endpoints.
-std::string RenderPlan(const coldstart::v1::Cluster& cluster);
-
-// The same cluster on loopback, for a lab rehearsal (scheme documented in
-// proto/coldstart/v1/cluster.proto and README.md). Precondition: `cluster`
-// validates. Status is dropped (it describes the real cluster). Errors:
-// InvalidArgument when the node subnet is wider than /8 or a mapped address
-// lands on one of the lab's fixed endpoint addresses.
-absl::StatusOr<coldstart::v1::Cluster> LabMap(
-    const coldstart::v1::Cluster& cluster, const std::string& lab_ca_file);
+// Runs one command on the spec, read and validated as every tool reads it
+// (lib/cli/cli.h ClusterSession). Output to io.out:
+// - validate: the normalized Cluster (-o textproto|json); with --state it
+//   is written back into the file instead (never in a dry run);
+// - plan: a table, or JSON with -o json; the input is never written;
+// - lab-map: the mapped Cluster; --state is refused (it would replace the
+//   spec with its lab copy).
+// With --events, one step named after the command. Nothing on io.err.
+// Errors: InvalidArgument for an unknown command, bad options, and an input
+// that does not read, parse or validate (one FILE:LINE:COL line per
+// problem); FailedPrecondition when another run holds the state lock;
+// Unavailable when stdout cannot be written.
+absl::Status RealMain(const ClusterSpecOptions& options, ToolIo& io);
 
 }  // namespace coldstart
 

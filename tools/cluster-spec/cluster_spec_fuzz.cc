@@ -8,7 +8,8 @@
 
 #include "lib/cli/cluster_textproto.h"
 #include "lib/cli/spec_validation.h"
-#include "tools/cluster-spec/cluster_spec.h"
+#include "tools/cluster-spec/lab_map.h"
+#include "tools/cluster-spec/plan.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -20,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)coldstart::FormatProblems(*parsed, problems);
   if (!problems.empty()) return 0;
   (void)coldstart::RenderPlan(parsed->cluster);
+  (void)coldstart::RenderPlanJson(parsed->cluster);
   absl::StatusOr<coldstart::v1::Cluster> lab =
       coldstart::LabMap(parsed->cluster, "ca.pem");
   if (lab.ok() && !coldstart::ValidateCluster(*lab).empty()) std::abort();

@@ -22,9 +22,11 @@
 #include "lab/kube/scenario.h"
 #include "lab/kube/test_server.h"
 #include "lib/cli/cli.h"
+#include "lib/cli/tool_run.h"
 #include "lib/kube/kube_client.h"
 #include "lib/kube/kube_config.h"
 #include "lib/kube/kube_lists.h"
+#include "tools/verify-cluster/checks.h"
 #include "tools/verify-cluster/verify_cluster.h"
 
 namespace coldstart {
@@ -183,7 +185,7 @@ int Main() {
 
   VerifyOptions options;
   options.common.in = in;
-  options.kubeconfig = (*sim)->kubeconfig_path;
+  options.kube.kubeconfig = (*sim)->kubeconfig_path;
   std::string curl = absl::StrCat(
       "curl -sS --fail --cacert ", dir, "/ca.pem --cert ", dir,
       "/admin.pem --key ", dir, "/admin-key.pem -H 'Accept: application/json' ",
@@ -192,8 +194,9 @@ int Main() {
   std::vector<double> verify_s, curl_s;
   for (int round = 0; round < kRounds; ++round) {
     std::ostringstream out, err;
+    ToolIo io{out, err};
     absl::Time t0 = absl::Now();
-    absl::Status s = RealMain(options, out, err);
+    absl::Status s = RealMain(options, io);
     verify_s.push_back(absl::ToDoubleSeconds(absl::Now() - t0));
     if (!s.ok()) {
       std::cerr << "verify-cluster failed: " << s << "\n" << err.str();
@@ -211,8 +214,9 @@ int Main() {
     VerifyOptions one = options;
     one.gates = {gate};
     std::ostringstream out, err;
+    ToolIo io{out, err};
     absl::Time t0 = absl::Now();
-    (void)RealMain(one, out, err);
+    (void)RealMain(one, io);
     std::cerr << absl::StrFormat("  gate %-10s %8.1f ms\n", gate,
                                  absl::ToDoubleMilliseconds(absl::Now() - t0));
   }

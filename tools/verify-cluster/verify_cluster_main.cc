@@ -5,10 +5,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "lib/base/status_macros.h"
 #include "lib/cli/cli.h"
 #include "lib/cli/cli_flags.h"
+#include "lib/cli/kube_flags.h"
+#include "lib/cli/tool_run.h"
 #include "tools/verify-cluster/verify_cluster.h"
 
 ABSL_FLAG(std::string, gate, "",
@@ -17,48 +21,43 @@ ABSL_FLAG(std::string, gate, "",
 ABSL_FLAG(std::string, wait, "0s",
           "Poll until every check passes or this duration (e.g. 10m) passes.");
 ABSL_FLAG(std::string, junit, "", "Also write the results as JUnit XML here.");
-ABSL_FLAG(std::string, kubeconfig, "",
-          "Kubeconfig file (default: the status' or spec's kubeconfig_path, "
-          "else $KUBECONFIG / ~/.kube/config).");
-ABSL_FLAG(std::string, context, "", "Kubeconfig context to use.");
-ABSL_FLAG(bool, insecure, false,
-          "Allow a kubeconfig with insecure-skip-tls-verify.");
 
 namespace {
 
-absl::Status Run(const std::vector<std::string>& positional) {
+constexpr char kUsage[] =
+    "verify-cluster [--in FILE|--state FILE] [--gate G,...] [--wait D] "
+    "[--junit FILE] [-o textproto|json] [--kubeconfig FILE] [--dry-run]";
+
+absl::StatusOr<coldstart::VerifyOptions> OptionsFromFlags(
+    const std::vector<std::string>& positional) {
   if (positional.size() > 1) {
-    return absl::InvalidArgumentError(
-        "usage: verify-cluster [--in FILE|--state FILE] [--gate G,...] "
-        "[--wait DURATION] [--junit FILE] [-o textproto|json]");
+    return absl::InvalidArgumentError(absl::StrCat("usage: ", kUsage));
   }
-  absl::StatusOr<coldstart::CommonOptions> common =
-      coldstart::CommonOptionsFromFlags();
-  if (!common.ok()) return common.status();
   coldstart::VerifyOptions options;
-  options.common = *common;
-  std::string gate = absl::GetFlag(FLAGS_gate);
+  ASSIGN_OR_RETURN(options.common, coldstart::CommonOptionsFromFlags());
+  options.kube = coldstart::KubeAccessOptionsFromFlags();
+  const std::string gate = absl::GetFlag(FLAGS_gate);
   if (!gate.empty()) options.gates = absl::StrSplit(gate, ',');
-  if (!absl::ParseDuration(absl::GetFlag(FLAGS_wait), &options.wait) ||
-      options.wait < absl::ZeroDuration()) {
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_wait), &options.wait)) {
     return absl::InvalidArgumentError(
         "--wait: want a duration such as 90s or 10m");
   }
   options.junit_path = absl::GetFlag(FLAGS_junit);
-  options.kubeconfig = absl::GetFlag(FLAGS_kubeconfig);
-  options.context = absl::GetFlag(FLAGS_context);
-  options.insecure = absl::GetFlag(FLAGS_insecure);
-  return coldstart::RealMain(options, std::cout, std::cerr);
+  return options;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
-      argc, argv, "verify-cluster",
-      "verify-cluster [--in FILE|--state FILE] [--gate G,...] [--wait D] "
-      "[--junit FILE] [-o textproto|json] [--kubeconfig FILE]");
-  const absl::Status status = Run(positional);
+  const std::vector<std::string> positional =
+      coldstart::ParseToolCommandLine(argc, argv, "verify-cluster", kUsage);
+  absl::StatusOr<coldstart::VerifyOptions> options =
+      OptionsFromFlags(positional);
+  absl::Status status = options.status();
+  if (options.ok()) {
+    coldstart::ToolIo io = coldstart::StandardIo();
+    status = coldstart::RealMain(*options, io);
+  }
   coldstart::PrintStatus("verify-cluster", status, std::cerr);
   return coldstart::ExitCodeForStatus(status);
 }
