@@ -3,12 +3,9 @@
 // kubeconfig) with the lab's sealed-secrets controller in it.
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,7 +16,6 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/testing/fake_clock.h"
 #include "lab/kube/api_server.h"
 #include "lab/kube/sealed_secrets/sealed_secrets_controller.h"
 #include "lab/kube/sealed_secrets/sealed_secrets_in_lab.h"
@@ -28,8 +24,12 @@
 #include "lib/secrets/crypto.h"
 #include "lib/secrets/keystore.h"
 #include "lib/secrets/secret.h"
+#include "lib/testing/fake_clock.h"
+#include "lib/testing/files.h"
 #include "tools/seal-keystore/seal_keystore.h"
+#include "tools/seal-keystore/seal_keystore_testing.h"
 #include "tools/seal-keystore/sealed_secret.h"
+#include "tools/seal-keystore/sealing_keys.h"
 
 namespace coldstart {
 namespace {
@@ -41,17 +41,12 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 std::string Read(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
+  return ::coldstart::testing::ReadTestFile(path);
 }
-std::string Vector(const std::string& name) {
-  return Read("tools/seal-keystore/testdata/" + name);
-}
+using ::coldstart::testing::Vector;
 void Write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
+  ::coldstart::testing::WriteTestFile(path, text);
 }
 
 // Every file of a keystore directory and its content: equal snapshots mean
@@ -102,10 +97,7 @@ std::vector<Json> RepoSealedSecrets() {
 class RestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        ::testing::TempDir(), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = ::coldstart::testing::MakeTempDir("restore");
     fs::create_directories(dir_ + "/keystore");
     chmod((dir_ + "/keystore").c_str(), 0700);
     keystore_ = "file:" + dir_ + "/keystore";
@@ -142,8 +134,8 @@ class RestoreTest : public ::testing::Test {
     ASSERT_TRUE(
         Run(Options("import", {dir_ + "/key.pem", dir_ + "/cert.pem"})).ok());
     vector_id_ = Keys()[0].id;
-    absl::StatusOr<ParsedCluster> cluster =
-        ReadClusterFile("testdata/lab.txtpb");
+    absl::StatusOr<ParsedCluster> cluster = ReadClusterFile(
+        ::coldstart::testing::RunfilePath("testdata/lab.txtpb"));
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = cluster->cluster;
   }
@@ -160,8 +152,7 @@ class RestoreTest : public ::testing::Test {
     options.command = command;
     options.args = std::move(args);
     options.common.keystore = keystore_;
-    options.kubeconfig = kube_->kubeconfig_path;
-    options.clock = &clock_;
+    options.kube.kubeconfig = kube_->kubeconfig_path;
     return options;
   }
   // backup / restore on cluster_; the Cluster written back into cluster_.
@@ -179,26 +170,11 @@ class RestoreTest : public ::testing::Test {
     return status;
   }
   absl::Status Run(const SealKeystoreOptions& options) {
-    std::istringstream in;
-    std::ostringstream out;
-    char* progress_text = nullptr;
-    size_t progress_size = 0;
-    std::FILE* progress = open_memstream(&progress_text, &progress_size);
-    SealKeystoreIo io;
-    io.in = &in;
-    io.out = &out;
-    io.progress = progress;
-    absl::Status status = RunSealKeystore(options, io);
-    std::fclose(progress);
-    progress_ = std::string(progress_text, progress_size);
-    std::free(progress_text);
-    out_ = out.str();
-    // Private key material never on stdout/stderr.
-    EXPECT_THAT(out_, ::testing::Not(HasSubstr("PRIVATE KEY")));
-    EXPECT_THAT(progress_, ::testing::Not(HasSubstr("PRIVATE KEY")));
-    EXPECT_THAT(std::string(status.message()),
-                ::testing::Not(HasSubstr("PRIVATE KEY")));
-    return status;
+    ::coldstart::testing::SealKeystoreOutcome outcome =
+        ::coldstart::testing::RunSealKeystore(options, &clock_);
+    out_ = outcome.out;
+    progress_ = outcome.err;
+    return outcome.status;
   }
   std::vector<SealingKeyPair> Keys() {
     auto keystore = OpenKeystore(keystore_);
@@ -300,7 +276,7 @@ TEST_F(RestoreTest, BeforeTheControllerIsDeployedThenBackupTakesARenewedKey) {
 
   // --dry-run changes nothing.
   ASSERT_TRUE(RunOnCluster("restore", /*dry_run=*/true).ok()) << progress_;
-  EXPECT_THAT(progress_, HasSubstr("would create namespace sealed-secrets"));
+  EXPECT_THAT(progress_, HasSubstr("plan: create namespace sealed-secrets"));
   EXPECT_EQ(key_secret_writes_, 0);
   EXPECT_FALSE(api().Get("v1", "Namespace", "", "sealed-secrets").has_value());
 
@@ -417,7 +393,7 @@ TEST_F(RestoreTest, ClearErrors) {
   SealKeystoreOptions options = Options("restore");
   Write(dir_ + "/in.txtpb", ClusterToText(cluster_));
   options.common.in = dir_ + "/in.txtpb";
-  options.kubeconfig = dir_ + "/missing.kubeconfig";
+  options.kube.kubeconfig = dir_ + "/missing.kubeconfig";
   absl::Status status = Run(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("missing.kubeconfig"));

@@ -9,6 +9,8 @@
 #include "absl/time/time.h"
 #include "lib/cli/cli.h"
 #include "lib/cli/cli_flags.h"
+#include "lib/cli/kube_flags.h"
+#include "lib/cli/tool_run.h"
 #include "tools/seal-keystore/seal_keystore.h"
 
 ABSL_FLAG(absl::Duration, validity, absl::Hours(87600),
@@ -35,18 +37,10 @@ ABSL_FLAG(std::string, gitops_checkout, "",
           "seal --batch: the GitOps working tree (default: "
           "spec.gitops.checkout, relative to the spec file).");
 
-ABSL_FLAG(std::string, kubeconfig, "",
-          "backup, restore: kubeconfig file (default: the status' or spec's "
-          "kubeconfig_path, else $KUBECONFIG / ~/.kube/config).");
-ABSL_FLAG(std::string, context, "",
-          "backup, restore: kubeconfig context to use.");
-ABSL_FLAG(bool, insecure, false,
-          "backup, restore: allow a kubeconfig with "
-          "insecure-skip-tls-verify.");
-
 namespace {
 
-absl::Status Run(const std::vector<std::string>& positional) {
+absl::StatusOr<coldstart::SealKeystoreOptions> OptionsFromFlags(
+    const std::vector<std::string>& positional) {
   absl::StatusOr<coldstart::CommonOptions> common =
       coldstart::CommonOptionsFromFlags();
   if (!common.ok()) return common.status();
@@ -68,14 +62,8 @@ absl::Status Run(const std::vector<std::string>& positional) {
   options.previous_file = absl::GetFlag(FLAGS_previous);
   options.batch = absl::GetFlag(FLAGS_batch);
   options.gitops_checkout = absl::GetFlag(FLAGS_gitops_checkout);
-  options.kubeconfig = absl::GetFlag(FLAGS_kubeconfig);
-  options.context = absl::GetFlag(FLAGS_context);
-  options.insecure = absl::GetFlag(FLAGS_insecure);
-  coldstart::SealKeystoreIo io;
-  io.in = &std::cin;
-  io.out = &std::cout;
-  io.progress = stderr;
-  return coldstart::RunSealKeystore(options, io);
+  options.kube = coldstart::KubeAccessOptionsFromFlags();
+  return options;
 }
 
 }  // namespace
@@ -86,7 +74,13 @@ int main(int argc, char** argv) {
       "seal-keystore init|import FILE...|cert|renew-cert|seal [FILE]|"
       "unseal [FILE]|check DIR|backup|restore [--keystore SPEC] [--dry-run] "
       "[--in FILE|--state FILE] [--kubeconfig FILE]");
-  const absl::Status status = Run(positional);
+  absl::StatusOr<coldstart::SealKeystoreOptions> options =
+      OptionsFromFlags(positional);
+  absl::Status status = options.status();
+  if (options.ok()) {
+    coldstart::ToolIo io = coldstart::StandardIo();
+    status = coldstart::RealMain(*options, io);
+  }
   std::cout.flush();
   coldstart::PrintStatus("seal-keystore", status, std::cerr);
   return coldstart::ExitCodeForStatus(status);

@@ -1,10 +1,6 @@
 #include "tools/seal-keystore/seal_keystore.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,59 +10,34 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/testing/fake_clock.h"
 #include "lib/cli/cluster_textproto.h"
 #include "lib/secrets/crypto.h"
 #include "lib/secrets/keystore.h"
+#include "lib/testing/fake_clock.h"
+#include "lib/testing/files.h"
 #include "lib/testing/secret_testing.h"
+#include "tools/seal-keystore/seal_keystore_testing.h"
 #include "tools/seal-keystore/sealed_secret.h"
+#include "tools/seal-keystore/sealing_keys.h"
 
 namespace coldstart {
 namespace {
 
 namespace fs = std::filesystem;
+using ::coldstart::testing::MakeTempDir;
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::RunfilePath;
+using ::coldstart::testing::RunSealKeystore;
+using ::coldstart::testing::Vector;
 using ::testing::HasSubstr;
 
-std::string Read(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-std::string Vector(const std::string& name) {
-  return Read("tools/seal-keystore/testdata/" + name);
-}
 void Write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
+  ::coldstart::testing::WriteTestFile(path, text);
 }
+std::string Read(const std::string& path) { return ReadTestFile(path); }
 
-struct Outcome {
-  absl::Status status;
-  std::string out;
-};
-
-Outcome RunCommand(SealKeystoreOptions options,
-                   const std::string& stdin_text = "") {
-  std::istringstream in(stdin_text);
-  std::ostringstream out;
-  SealKeystoreIo io;
-  io.in = &in;
-  io.out = &out;
-  io.progress = nullptr;
-  Outcome outcome;
-  outcome.status = RunSealKeystore(options, io);
-  outcome.out = out.str();
-  return outcome;
-}
-
-std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "/", name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  chmod(dir.c_str(), 0700);
-  return dir;
-}
+using Outcome = ::coldstart::testing::SealKeystoreOutcome;
 
 // Another RSA key pair as the controller would make it (2048 bits to keep
 // the test fast), NotBefore `not_before`.
@@ -94,7 +65,8 @@ std::string KeySecretYaml(const std::string& name, const SealingKey& key) {
 // --- A real gnome-keyring in a private D-Bus session -------------------------
 
 TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
-  PrivateSecretService service(TempDir("keyring"));
+  const std::string dir = MakeTempDir("keyring");
+  PrivateSecretService service(dir + "/service");
   ASSERT_TRUE(service.Start().ok());
 
   // The playbook's commands store a pair (secret-tool needs --label).
@@ -111,7 +83,9 @@ TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
   SealKeystoreOptions seal;
   seal.command = "seal";
   seal.common.keystore = "secret-service";
-  Outcome sealed = RunCommand(seal, Vector("secret.yaml"));
+  Write(dir + "/secret.yaml", Vector("secret.yaml"));
+  seal.args = {dir + "/secret.yaml"};
+  Outcome sealed = RunSealKeystore(seal);
   ASSERT_TRUE(sealed.status.ok()) << sealed.status;
   absl::StatusOr<std::vector<SealedSecretDocument>> documents =
       ParseSealedSecrets(sealed.out, "seal output");
@@ -128,7 +102,7 @@ TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
   SealKeystoreOptions init;
   init.command = "init";
   init.common.keystore = "secret-service";
-  ASSERT_TRUE(RunCommand(init).status.ok());
+  ASSERT_TRUE(RunSealKeystore(init).status.ok());
   absl::StatusOr<ProcessResult> lookup =
       RunProcess({"/usr/bin/secret-tool", "lookup", "service", "sealed-secrets",
                   "key", "private_key"});
@@ -139,7 +113,7 @@ TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
   absl::StatusOr<ProcessResult> cleared = RunProcess(
       {"/usr/bin/secret-tool", "clear", "service", "sealed-secrets"});
   ASSERT_TRUE(cleared.ok() && cleared->exit_code == 0);
-  Outcome made = RunCommand(init);
+  Outcome made = RunSealKeystore(init);
   ASSERT_TRUE(made.status.ok()) << made.status;
   EXPECT_EQ(made.out, "");  // no key material on stdout
   lookup = RunProcess({"/usr/bin/secret-tool", "lookup", "service",
@@ -163,7 +137,7 @@ TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
   SealKeystoreOptions cert;
   cert.command = "cert";
   cert.common.keystore = "secret-service";
-  EXPECT_EQ(RunCommand(cert).out, certificate->out);
+  EXPECT_EQ(RunSealKeystore(cert).out, certificate->out);
   service.Stop();
 }
 
@@ -173,8 +147,7 @@ TEST(SealKeystoreKeyringTest, PlaybookPairIsUsedAndInitIsFoundBySecretTool) {
 class SealKeystoreFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = MakeTempDir("seal_keystore");
     keystore_ = "file:" + dir_ + "/keystore";
     Write(dir_ + "/key.pem", Vector("key.pem"));
     Write(dir_ + "/cert.pem", Vector("cert.pem"));
@@ -187,13 +160,43 @@ class SealKeystoreFileTest : public ::testing::Test {
     options.command = command;
     options.args = std::move(args);
     options.common.keystore = keystore_;
-    options.clock = &clock_;
     return options;
   }
+  Outcome Run(const SealKeystoreOptions& options) {
+    return RunSealKeystore(options, &clock_);
+  }
   Outcome Command(const std::string& command,
-                  std::vector<std::string> args = {},
-                  const std::string& stdin_text = "") {
-    return RunCommand(Options(command, std::move(args)), stdin_text);
+                  std::vector<std::string> args = {}) {
+    return Run(Options(command, std::move(args)));
+  }
+  // seal of the test vector Secret, from a file.
+  SealKeystoreOptions SealVector() {
+    Write(dir_ + "/secret.yaml", Vector("secret.yaml"));
+    return Options("seal", {dir_ + "/secret.yaml"});
+  }
+  // seal --batch of the lab spec with the CSI token in the keystore.
+  SealKeystoreOptions Batch(const v1::Cluster& cluster) {
+    Write(dir_ + "/in.txtpb", ClusterToText(cluster));
+    SealKeystoreOptions batch = Options("seal");
+    batch.batch = true;
+    batch.common.in = dir_ + "/in.txtpb";
+    batch.gitops_checkout = dir_ + "/gitops";
+    return batch;
+  }
+  void StoreCsiToken(const std::string& value) {
+    auto keystore = OpenKeystore(keystore_);
+    ASSERT_TRUE(keystore.ok());
+    ASSERT_TRUE((*keystore)
+                    ->Store(ClusterSecretAttributes("test-cluster",
+                                                    "proxmox-csi-token"),
+                            "csi token", Secret::FromView(value))
+                    .ok());
+  }
+  v1::Cluster Lab() {
+    absl::StatusOr<ParsedCluster> lab =
+        ReadClusterFile(RunfilePath("testdata/lab.txtpb"));
+    EXPECT_TRUE(lab.ok()) << lab.status();
+    return lab.ok() ? lab->cluster : v1::Cluster();
   }
   std::vector<SealingKeyPair> Keys() {
     auto keystore = OpenKeystore(keystore_);
@@ -242,7 +245,7 @@ TEST_F(SealKeystoreFileTest, ImportIsIdempotentAndKeepsEveryKey) {
 
 TEST_F(SealKeystoreFileTest, ExpiredCertificateIsRefusedUntilRenewed) {
   clock_.now = Keys()[0].certificate.not_after() + absl::Hours(1);
-  Outcome sealed = Command("seal", {}, Vector("secret.yaml"));
+  Outcome sealed = Run(SealVector());
   EXPECT_EQ(sealed.status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(sealed.status.message(), HasSubstr("renew-cert"));
   EXPECT_EQ(sealed.out, "");
@@ -252,7 +255,7 @@ TEST_F(SealKeystoreFileTest, ExpiredCertificateIsRefusedUntilRenewed) {
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(keys[0].id, id);  // same key
   EXPECT_GT(keys[0].certificate.not_after(), clock_.now);
-  sealed = Command("seal", {}, Vector("secret.yaml"));
+  sealed = Run(SealVector());
   ASSERT_TRUE(sealed.status.ok()) << sealed.status;
   // Not due: renew-cert does nothing.
   const std::string pem = keys[0].stored.certificate_pem;
@@ -263,9 +266,9 @@ TEST_F(SealKeystoreFileTest, ExpiredCertificateIsRefusedUntilRenewed) {
 TEST_F(SealKeystoreFileTest, CheckListsWhatAnotherKeySealed) {
   const SealingKey other = MakeKey(clock_.now);
   Write(dir_ + "/other.pem", other.certificate_pem);
-  SealKeystoreOptions seal = Options("seal");
+  SealKeystoreOptions seal = SealVector();
   seal.cert_file = dir_ + "/other.pem";
-  Outcome foreign = RunCommand(seal, Vector("secret.yaml"));
+  Outcome foreign = Run(seal);
   ASSERT_TRUE(foreign.status.ok()) << foreign.status;
   Write(dir_ + "/repo/a/foreign.yaml", foreign.out);
   Write(dir_ + "/repo/b/strict.yaml", Vector("sealed-strict.yaml"));
@@ -284,28 +287,17 @@ TEST_F(SealKeystoreFileTest, CheckListsWhatAnotherKeySealed) {
   EXPECT_TRUE(Command("check", {dir_ + "/repo"}).status.ok());
 }
 
+// The lab's Proxmox is trusted through a private CA (ca_file): the CSI
+// plugin's config needs spec.proxmox.csi_insecure.
 TEST_F(SealKeystoreFileTest,
        BatchSealsTheSpecItemsAndKeepsUnchangedCiphertext) {
-  absl::StatusOr<ParsedCluster> lab = ReadClusterFile("testdata/lab.txtpb");
-  ASSERT_TRUE(lab.ok()) << lab.status();
-  {
-    auto keystore = OpenKeystore(keystore_);
-    ASSERT_TRUE(keystore.ok());
-    ASSERT_TRUE((*keystore)
-                    ->Store(ClusterSecretAttributes(lab->cluster.spec().name(),
-                                                    "proxmox-csi-token"),
-                            "csi token",
-                            Secret::FromView("kubernetes-csi@pve!csi=00000000-"
-                                             "aaaa-bbbb-cccc-000000000000"))
-                    .ok());
-  }
-  Write(dir_ + "/in.txtpb", ClusterToText(lab->cluster));
-  SealKeystoreOptions batch = Options("seal");
-  batch.batch = true;
-  batch.common.in = dir_ + "/in.txtpb";
-  batch.gitops_checkout = dir_ + "/gitops";
-  Outcome first = RunCommand(batch);
+  StoreCsiToken("kubernetes-csi@pve!csi=00000000-aaaa-bbbb-cccc-000000000000");
+  v1::Cluster lab = Lab();
+  lab.mutable_spec()->mutable_proxmox()->set_csi_insecure(true);
+  SealKeystoreOptions batch = Batch(lab);
+  Outcome first = Run(batch);
   ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_THAT(first.err, HasSubstr("will not verify the TLS certificate"));
   const std::string path =
       dir_ + "/gitops/k8s/csi-proxmox/proxmox-csi-plugin.sealed.yaml";
   const std::string sealed = Read(path);
@@ -316,60 +308,128 @@ TEST_F(SealKeystoreFileTest,
   EXPECT_EQ(out->cluster.status().seal().items(0).certificate_sha256(),
             HexEncode(Keys()[0].certificate.Sha256Fingerprint()));
   EXPECT_EQ(first.out.find("00000000-aaaa"), std::string::npos);
+  EXPECT_EQ(first.err.find("00000000-aaaa"), std::string::npos);
 
   Outcome unsealed = Command("unseal", {path});
   ASSERT_TRUE(unsealed.status.ok()) << unsealed.status;
   auto secrets = ParseSecrets(unsealed.out, "unsealed");
   ASSERT_TRUE(secrets.ok());
   EXPECT_EQ((*secrets)[0].data.at("config.yaml").Reveal(),
-            "clusters:\n- url: https://127.0.10.1:8006/api2/json\n"
-            "  token_id: kubernetes-csi@pve!csi\n"
-            "  token_secret: 00000000-aaaa-bbbb-cccc-000000000000\n"
+            "clusters:\n- url: \"https://127.0.10.1:8006/api2/json\"\n"
+            "  insecure: true\n"
+            "  token_id: \"kubernetes-csi@pve!csi\"\n"
+            "  token_secret: \"00000000-aaaa-bbbb-cccc-000000000000\"\n"
             "  region: agentydragon\n");
 
   // Re-run: the file is byte-identical (git shows no diff).
   clock_.now += absl::Hours(1);
-  Outcome second = RunCommand(batch);
+  Outcome second = Run(batch);
   ASSERT_TRUE(second.status.ok()) << second.status;
   EXPECT_EQ(Read(path), sealed);
   // A changed token is re-sealed.
-  {
-    auto keystore = OpenKeystore(keystore_);
-    ASSERT_TRUE((*keystore)
-                    ->Store(ClusterSecretAttributes(lab->cluster.spec().name(),
-                                                    "proxmox-csi-token"),
-                            "csi token", Secret::FromView("rotated"))
-                    .ok());
-  }
-  ASSERT_TRUE(RunCommand(batch).status.ok());
+  StoreCsiToken("rotated");
+  ASSERT_TRUE(Run(batch).status.ok());
   EXPECT_NE(Read(path), sealed);
   // --dry-run writes nothing.
   const std::string before = Read(path);
-  {
-    auto keystore = OpenKeystore(keystore_);
-    ASSERT_TRUE((*keystore)
-                    ->Store(ClusterSecretAttributes(lab->cluster.spec().name(),
-                                                    "proxmox-csi-token"),
-                            "csi token", Secret::FromView("again"))
-                    .ok());
-  }
+  StoreCsiToken("again");
   batch.common.dry_run = true;
-  ASSERT_TRUE(RunCommand(batch).status.ok());
+  ASSERT_TRUE(Run(batch).status.ok());
   EXPECT_EQ(Read(path), before);
 }
 
-TEST_F(SealKeystoreFileTest, MissingTokenIsAClearFailure) {
-  absl::StatusOr<ParsedCluster> lab = ReadClusterFile("testdata/lab.txtpb");
-  ASSERT_TRUE(lab.ok());
-  Write(dir_ + "/in.txtpb", ClusterToText(lab->cluster));
-  SealKeystoreOptions batch = Options("seal");
-  batch.batch = true;
-  batch.common.in = dir_ + "/in.txtpb";
-  batch.gitops_checkout = dir_ + "/gitops";
-  Outcome outcome = RunCommand(batch);
+TEST_F(SealKeystoreFileTest, BatchRefusesACsiConfigWithoutVerification) {
+  StoreCsiToken("kubernetes-csi@pve!csi=00000000-aaaa-bbbb-cccc-000000000000");
+  Outcome outcome = Run(Batch(Lab()));  // ca_file, no csi_insecure
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(outcome.status.message(), HasSubstr("key=proxmox-csi-token"));
+  EXPECT_THAT(outcome.status.message(), HasSubstr("lab-ca.pem"));
+  EXPECT_THAT(outcome.status.message(),
+              HasSubstr("spec.proxmox.csi_insecure: true"));
+  EXPECT_FALSE(fs::exists(dir_ + "/gitops"));
+}
+
+TEST_F(SealKeystoreFileTest, MissingTokenIsAClearFailure) {
+  v1::Cluster lab = Lab();
+  lab.mutable_spec()->mutable_proxmox()->set_csi_insecure(true);
+  Outcome outcome = Run(Batch(lab));
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(outcome.status.message(),
+              HasSubstr("keystore item proxmox-csi-token"));
   EXPECT_THAT(outcome.status.message(), HasSubstr("provision-vms"));
+}
+
+// --- Bad input, as a new user gives it
+// -----------------------------------------
+
+TEST_F(SealKeystoreFileTest, BatchValidatesTheSpec) {
+  StoreCsiToken("kubernetes-csi@pve!csi=00000000-aaaa-bbbb-cccc-000000000000");
+  v1::Cluster lab = Lab();
+  lab.mutable_spec()->mutable_proxmox()->set_csi_insecure(true);
+  lab.mutable_spec()->mutable_nodes(1)->set_ip(lab.spec().nodes(0).ip());
+  Outcome outcome = Run(Batch(lab));
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(outcome.status.message()),
+              ::testing::MatchesRegex(".*in\\.txtpb:[0-9]+:[0-9]+: .*"));
+  EXPECT_FALSE(fs::exists(dir_ + "/gitops"));
+  EXPECT_EQ(outcome.out, "");
+}
+
+TEST_F(SealKeystoreFileTest, UnterminatedQuotedStringIsRefusedWhereItStarts) {
+  for (const char* tail :
+       {"  password: \"s3cr3t\n  user: admin\n", "  password: 's3cr3t\n"}) {
+    Write(dir_ + "/open.yaml",
+          absl::StrCat("apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n"
+                       "  namespace: b\nstringData:\n",
+                       tail));
+    Outcome outcome = Command("seal", {dir_ + "/open.yaml"});
+    EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(outcome.status.message(), HasSubstr("open.yaml:7:13: "));
+    EXPECT_THAT(outcome.status.message(), HasSubstr("unterminated"));
+    EXPECT_EQ(outcome.out, "");
+  }
+  // Closed quotes, escapes and '' inside are fine.
+  Write(dir_ + "/closed.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n  namespace: b\n"
+        "stringData:\n  p: \"a\\\"b\"\n  q: 'it''s'\n  r: &x \"y\"\n"
+        "  s: *x\n");
+  Outcome closed = Command("seal", {dir_ + "/closed.yaml"});
+  ASSERT_TRUE(closed.status.ok()) << closed.status;
+}
+
+TEST_F(SealKeystoreFileTest, HugeValuesAreAbbreviatedInMessages) {
+  const std::string huge(50 << 20, 'x');
+  Write(dir_ + "/kind.yaml", absl::StrCat("apiVersion: v1\nkind: ", huge,
+                                          "\nmetadata:\n  name: a\n"));
+  Write(dir_ + "/name.yaml",
+        absl::StrCat("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ", huge,
+                     "\n  namespace: b\n"));
+  for (const char* file : {"/kind.yaml", "/name.yaml"}) {
+    Outcome outcome = Command("seal", {dir_ + file});
+    EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_LT(outcome.status.message().size(), 400u) << file;
+    EXPECT_THAT(outcome.status.message(), HasSubstr(file));
+  }
+  SealKeystoreOptions scope = SealVector();
+  scope.scope = huge;
+  Outcome outcome = Run(scope);
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(outcome.status.message().size(), 400u);
+}
+
+TEST_F(SealKeystoreFileTest, MissingOrUnreadableCertFileIsBadInput) {
+  SealKeystoreOptions seal = SealVector();
+  seal.cert_file = dir_ + "/missing.pem";
+  Outcome missing = Run(seal);
+  EXPECT_EQ(missing.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing.status.message(), HasSubstr("missing.pem"));
+  Write(dir_ + "/garbage.pem", "not a certificate");
+  seal.cert_file = dir_ + "/garbage.pem";
+  Outcome garbage = Run(seal);
+  EXPECT_EQ(garbage.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(garbage.status.message(), HasSubstr("garbage.pem"));
+  seal.cert_file = dir_;  // a directory
+  EXPECT_EQ(Run(seal).status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(missing.out + garbage.out, "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "lib/base/file.h"
 #include "lib/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
@@ -31,14 +33,81 @@ absl::Status MarkedError(absl::string_view source, const YAML::Mark& mark,
       source, ":", mark.line + 1, ":", mark.column + 1, ": ", message));
 }
 
+// The offset just past the closing quote of the quoted scalar whose opening
+// quote is at `open`, or npos when the text ends first.
+size_t QuotedScalarEnd(absl::string_view text, size_t open) {
+  const char quote = text[open];
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;  // an escape: the next character is not the closing quote
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside a single-quoted scalar
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return absl::string_view::npos;
+}
+
+// yaml-cpp accepts a quoted scalar that runs to the end of the input and
+// reads everything up to there as its value; go-yaml and kubectl refuse it
+// ("found unexpected end of stream"). Every scalar of the documents whose
+// text starts with a quote (after an anchor or tag) must end with one.
+absl::Status CheckQuotedScalarsEnd(const std::vector<YAML::Node>& documents,
+                                   absl::string_view text,
+                                   absl::string_view source) {
+  std::vector<YAML::Node> pending(documents.begin(), documents.end());
+  std::set<size_t> seen_collections;  // aliases repeat a node: visit it once
+  while (!pending.empty()) {
+    const YAML::Node node = pending.back();
+    pending.pop_back();
+    const YAML::Mark mark = node.Mark();
+    if (node.IsMap() || node.IsSequence()) {
+      if (!mark.is_null() && !seen_collections.insert(mark.pos).second) {
+        continue;
+      }
+      for (const auto& entry : node) {
+        if (node.IsMap()) {
+          pending.push_back(entry.first);
+          pending.push_back(entry.second);
+        } else {
+          pending.push_back(entry);
+        }
+      }
+      continue;
+    }
+    if (!node.IsScalar() || mark.is_null() || mark.pos < 0) continue;
+    size_t at = mark.pos;
+    while (at < text.size() && (text[at] == '&' || text[at] == '!')) {
+      at = text.find_first_of(" \t\r\n", at);
+      if (at == absl::string_view::npos) break;
+      at = text.find_first_not_of(" \t\r\n", at);
+    }
+    if (at >= text.size() || (text[at] != '"' && text[at] != '\'')) continue;
+    if (QuotedScalarEnd(text, at) == absl::string_view::npos) {
+      return MarkedError(
+          source, mark,
+          absl::StrCat("unterminated ", text[at] == '"' ? "double" : "single",
+                       "-quoted string: no closing ", std::string(1, text[at]),
+                       " before the end of the input"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Wraps yaml-cpp, which reports errors by throwing.
 absl::StatusOr<std::vector<YAML::Node>> LoadDocuments(
     absl::string_view text, absl::string_view source) {
+  std::vector<YAML::Node> documents;
   try {
-    return YAML::LoadAll(std::string(text));
+    documents = YAML::LoadAll(std::string(text));
+    RETURN_IF_ERROR(CheckQuotedScalarsEnd(documents, text, source));
   } catch (const YAML::Exception& e) {
     return MarkedError(source, e.mark, e.msg);
   }
+  return documents;
 }
 
 // A scalar child, or nullopt when absent or null. InvalidArgument when it is
@@ -94,6 +163,17 @@ absl::StatusOr<ObjectMeta> ParseMeta(const YAML::Node& node,
                    ScalarField(node, "namespace", source, prefix));
   meta.name = name.value_or("");
   meta.namespace_ = ns.value_or("");
+  // Kubernetes' limits (DNS subdomain, label); they also keep messages that
+  // name the object short.
+  if (meta.name.size() > 253 || meta.namespace_.size() > 63) {
+    const bool name_too_long = meta.name.size() > 253;
+    return MarkedError(
+        source, node[name_too_long ? "name" : "namespace"].Mark(),
+        absl::StrCat(prefix, name_too_long ? "name \"" : "namespace \"",
+                     Abbreviate(name_too_long ? meta.name : meta.namespace_),
+                     "\" is longer than Kubernetes allows (",
+                     name_too_long ? "253" : "63", " characters)"));
+  }
   ASSIGN_OR_RETURN(meta.labels, StringMapField(node, "labels", source, prefix));
   ASSIGN_OR_RETURN(meta.annotations,
                    StringMapField(node, "annotations", source, prefix));
@@ -288,7 +368,7 @@ absl::StatusOr<SealingScope> ParseScope(absl::string_view name) {
     if (name == ScopeName(scope)) return scope;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown scope \"", name,
+      absl::StrCat("unknown scope \"", Abbreviate(name),
                    "\" (want strict, namespace-wide or cluster-wide)"));
 }
 
@@ -362,9 +442,9 @@ absl::StatusOr<std::vector<SecretObject>> ParseSecrets(
     for (const YAML::Node& object : objects) {
       const std::string kind = KindOf(object);
       if (kind != "Secret") {
-        return MarkedError(
-            source, object.Mark(),
-            absl::StrCat("expected kind Secret, found \"", kind, "\""));
+        return MarkedError(source, object.Mark(),
+                           absl::StrCat("expected kind Secret, found \"",
+                                        Abbreviate(kind), "\""));
       }
       SecretObject secret;
       ASSIGN_OR_RETURN(secret.metadata,
@@ -382,9 +462,9 @@ absl::StatusOr<std::vector<SecretObject>> ParseSecrets(
                        BoolField(object, "immutable", source, ""));
       ASSIGN_OR_RETURN(auto data, StringMapField(object, "data", source, ""));
       for (auto& [key, encoded] : data) {
-        ASSIGN_OR_RETURN(
-            std::string bytes,
-            DecodeBase64(encoded, absl::StrCat(what, "data.", key)));
+        ASSIGN_OR_RETURN(std::string bytes,
+                         DecodeBase64(encoded, absl::StrCat(what, "data.",
+                                                            Abbreviate(key))));
         secret.data[key] = Secret(std::move(bytes));
         WipeBytes(encoded.data(), encoded.size());
       }
@@ -596,8 +676,8 @@ absl::StatusOr<SecretObject> UnsealSecret(const SealedSecretObject& sealed,
     absl::StatusOr<Secret> opened = OpenSealedValue(blob, label, keys);
     if (!opened.ok()) {
       return absl::Status(opened.status().code(),
-                          absl::StrCat(what, ": data key ", key, ": ",
-                                       opened.status().message()));
+                          absl::StrCat(what, ": data key ", Abbreviate(key),
+                                       ": ", opened.status().message()));
     }
     secret.data[key] = *std::move(opened);
   }
