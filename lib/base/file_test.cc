@@ -2,34 +2,30 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/files.h"
 
 namespace coldstart {
 namespace {
 
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 using ::testing::HasSubstr;
 
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
-
 TEST(ReadFileTest, ReadsARegularFileWhole) {
-  const std::string path = TempPath("whole.txt");
-  std::ofstream(path) << "line 1\nline 2\n";
+  const std::string path = TestTempDir() + "/whole.txt";
+  WriteTestFile(path, "line 1\nline 2\n");
   absl::StatusOr<std::string> text = ReadFile(path);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(*text, "line 1\nline 2\n");
 }
 
 TEST(ReadFileTest, DirectoryIsInvalidArgumentNotACrash) {
-  const std::string path = TempPath("a-directory");
+  const std::string path = TestTempDir() + "/a-directory";
   mkdir(path.c_str(), 0700);
   absl::StatusOr<std::string> text = ReadFile(path);
   EXPECT_EQ(text.status().code(), absl::StatusCode::kInvalidArgument);
@@ -37,7 +33,7 @@ TEST(ReadFileTest, DirectoryIsInvalidArgumentNotACrash) {
 }
 
 TEST(ReadFileTest, MissingFileIsNotFoundAndInputFileMakesItBadInput) {
-  const std::string path = TempPath("does-not-exist");
+  const std::string path = TestTempDir() + "/does-not-exist";
   EXPECT_EQ(ReadFile(path).status().code(), absl::StatusCode::kNotFound);
   absl::StatusOr<std::string> input = ReadInputFile(path);
   EXPECT_EQ(input.status().code(), absl::StatusCode::kInvalidArgument);
@@ -45,8 +41,8 @@ TEST(ReadFileTest, MissingFileIsNotFoundAndInputFileMakesItBadInput) {
 }
 
 TEST(ReadFileTest, LargerThanTheLimitIsRefused) {
-  const std::string path = TempPath("big.txt");
-  std::ofstream(path) << std::string(1000, 'x');
+  const std::string path = TestTempDir() + "/big.txt";
+  WriteTestFile(path, std::string(1000, 'x'));
   EXPECT_EQ(ReadFile(path, 999).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ReadFile(path, 1000).ok());

@@ -5,9 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 
@@ -15,38 +12,32 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "lib/cli/cluster_textproto.h"
+#include "lib/testing/files.h"
 
 namespace coldstart {
 namespace {
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::TestTempDir;
 
 TEST(AtomicFileTest, WritesAndReplacesKeepingMode) {
-  const std::string path = TempDir() + "/replace.txt";
+  const std::string path = TestTempDir() + "/replace.txt";
   ASSERT_TRUE(WriteFileAtomically(path, "one").ok());
-  EXPECT_EQ(ReadFile(path), "one");
+  EXPECT_EQ(ReadTestFile(path), "one");
   ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   ASSERT_TRUE(WriteFileAtomically(path, "two").ok());
-  EXPECT_EQ(ReadFile(path), "two");
+  EXPECT_EQ(ReadTestFile(path), "two");
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
 }
 
 TEST(AtomicFileTest, SecretFileIs0600EvenWhenTheOldFileWasReadable) {
-  const std::string path = TempDir() + "/secret.key";
+  const std::string path = TestTempDir() + "/secret.key";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   ASSERT_TRUE(WriteSecretFileAtomically(path, "key").ok());
-  EXPECT_EQ(ReadFile(path), "key");
+  EXPECT_EQ(ReadTestFile(path), "key");
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
@@ -58,13 +49,13 @@ TEST(AtomicFileTest, MissingDirectoryIsAnError) {
 }
 
 TEST(AtomicFileTest, LockIsExclusive) {
-  const std::string path = TempDir() + "/state.lock";
+  const std::string path = TestTempDir() + "/state.lock";
   absl::StatusOr<FileLock> first = FileLock::Acquire(path, false);
   ASSERT_TRUE(first.ok()) << first.status();
   absl::StatusOr<FileLock> second = FileLock::Acquire(path, false);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  *first = std::move(*FileLock::Acquire(TempDir() + "/other.lock", false));
+  *first = std::move(*FileLock::Acquire(TestTempDir() + "/other.lock", false));
   EXPECT_TRUE(FileLock::Acquire(path, false).ok());  // released on reassign
 }
 
@@ -89,7 +80,7 @@ std::string BigState(int nodes, const std::string& name) {
 // points. Every time, the file must parse and be one of the complete
 // versions.
 TEST(AtomicFileTest, KillDuringWriteNeverTearsTheFile) {
-  const std::string path = TempDir() + "/torn.txtpb";
+  const std::string path = TestTempDir() + "/torn.txtpb";
   const std::string versions[] = {BigState(4000, "alpha"),
                                   BigState(3000, "beta")};
   ASSERT_GT(versions[0].size(), 1000000u);
@@ -120,7 +111,7 @@ TEST(AtomicFileTest, KillDuringWriteNeverTearsTheFile) {
     ASSERT_EQ(waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited on its own: " << status;
     ++kills_mid_write;
-    const std::string content = ReadFile(path);
+    const std::string content = ReadTestFile(path);
     EXPECT_TRUE(content == versions[0] || content == versions[1])
         << "round " << round << ": torn file of " << content.size() << " bytes";
     EXPECT_TRUE(ParseClusterText(content, path).ok()) << "round " << round;

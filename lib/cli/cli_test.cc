@@ -1,7 +1,5 @@
 #include "lib/cli/cli.h"
 
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "lib/cli/cli_flags.h"
 #include "lib/cli/cluster_textproto.h"
+#include "lib/testing/files.h"
 
 namespace coldstart {
 namespace {
@@ -18,10 +17,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::RunfilePath;
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 
 TEST(CliTest, ExitCodes) {
   EXPECT_EQ(ExitCodeForStatus(absl::OkStatus()), 0);
@@ -71,11 +70,9 @@ TEST(CliTest, CommonOptionsFromFlags) {
 }
 
 TEST(CliTest, StateFileReadWriteLocked) {
-  const std::string state = TempDir() + "/state.txtpb";
-  {
-    std::ifstream in("testdata/agentydragon.txtpb");
-    std::ofstream(state) << std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string state = TestTempDir() + "/state.txtpb";
+  WriteTestFile(state,
+                ReadTestFile(RunfilePath("testdata/agentydragon.txtpb")));
   CommonOptions options;
   options.state = state;
   absl::StatusOr<ClusterSession> session = ClusterSession::Open(options);
@@ -107,7 +104,7 @@ TEST(CliTest, WritesJsonToStdout) {
 
 TEST(CliTest, MissingStateFileIsBadInput) {
   CommonOptions options;
-  options.state = TempDir() + "/absent.txtpb";
+  options.state = TestTempDir() + "/absent.txtpb";
   EXPECT_EQ(ClusterSession::Open(options).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -10,17 +10,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/testing/fake_clock.h"
+#include "lib/testing/files.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {
 namespace {
 
+using ::coldstart::testing::TestTempDir;
 using ::testing::HasSubstr;
-
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
 
 std::string Drain(std::FILE* file) {
   std::fflush(file);
@@ -37,7 +34,7 @@ std::string Drain(std::FILE* file) {
 TEST(EventsTest, PlainLinesAndJsonRecords) {
   FakeClock clock;
   std::FILE* err = std::tmpfile();
-  const std::string path = TempDir() + "/events.jsonl";
+  const std::string path = TestTempDir() + "/events.jsonl";
   std::remove(path.c_str());
   {
     absl::StatusOr<std::unique_ptr<Events>> events =

@@ -1,6 +1,5 @@
 #include "lib/kube/kube_client.h"
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "lib/kube/kube_config.h"
 #include "lib/kube/kube_lists.h"
 #include "lib/testing/fake_clock.h"
+#include "lib/testing/files.h"
 #include "lib/testing/http_testing.h"
 
 namespace coldstart::kube {
@@ -21,10 +21,8 @@ using ::testing::HasSubstr;
 class KubeClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
+    dir_ = coldstart::testing::MakeTempDir(
         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_EQ(system(absl::StrCat("mkdir -p ", dir_).c_str()), 0);
     auto sim = lab::StartTestKubeApi(dir_);
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = std::move(*sim);

@@ -1,26 +1,24 @@
 #include "lib/kube/kube_config.h"
 
-#include <fstream>
 #include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/files.h"
 
 namespace coldstart::kube {
 namespace {
 
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 using ::testing::HasSubstr;
 
-std::string TmpDir() {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return d != nullptr ? d : "/tmp";
-}
-
+// Writes `text` to `name` in the test's scratch directory; returns the path.
 std::string Write(const std::string& name, const std::string& text) {
-  std::string path = absl::StrCat(TmpDir(), "/", name);
-  std::ofstream(path) << text;
+  std::string path = absl::StrCat(TestTempDir(), "/", name);
+  WriteTestFile(path, text);
   return path;
 }
 
@@ -53,7 +51,7 @@ TEST(KubeconfigTest, TokenAndRelativeCaFile) {
       "users:\n- name: u\n  user:\n    token: s3cret\n"
       "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
       "current-context: x\n";
-  absl::StatusOr<RestConfig> c = ParseKubeconfig(yaml, TmpDir(), "kc");
+  absl::StatusOr<RestConfig> c = ParseKubeconfig(yaml, TestTempDir(), "kc");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->ca_pem, "FILE CA");
   EXPECT_EQ(c->token.Reveal(), "s3cret");
@@ -73,7 +71,7 @@ TEST(KubeconfigTest, MergeFirstFileWinsAndMissingSkipped) {
             "current-context: x\n");
   KubeconfigLoadOptions o;
   o.kubeconfig_env =
-      absl::StrCat(TmpDir(), "/missing.yaml:", a, "::", b, ":", a);
+      absl::StrCat(TestTempDir(), "/missing.yaml:", a, "::", b, ":", a);
   absl::StatusOr<RestConfig> c = LoadKubeconfig(o);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->server, "https://first");
@@ -83,18 +81,18 @@ TEST(KubeconfigTest, MergeFirstFileWinsAndMissingSkipped) {
 
 TEST(KubeconfigTest, ExplicitPathMustExist) {
   KubeconfigLoadOptions o;
-  o.explicit_path = absl::StrCat(TmpDir(), "/nope.yaml");
+  o.explicit_path = absl::StrCat(TestTempDir(), "/nope.yaml");
   EXPECT_EQ(LoadKubeconfig(o).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(KubeconfigTest, HomeDefault) {
-  std::string home = absl::StrCat(TmpDir(), "/home");
+  std::string home = absl::StrCat(TestTempDir(), "/home");
   std::string dir = absl::StrCat(home, "/.kube");
   ASSERT_EQ(system(absl::StrCat("mkdir -p ", dir).c_str()), 0);
-  std::ofstream(absl::StrCat(dir, "/config"))
-      << "clusters:\n- name: c\n  cluster: {server: https://home}\n"
-         "contexts:\n- name: x\n  context: {cluster: c}\n"
-         "current-context: x\n";
+  WriteTestFile(absl::StrCat(dir, "/config"),
+                "clusters:\n- name: c\n  cluster: {server: https://home}\n"
+                "contexts:\n- name: x\n  context: {cluster: c}\n"
+                "current-context: x\n");
   KubeconfigLoadOptions o;
   o.kubeconfig_env = "";
   o.home = home;

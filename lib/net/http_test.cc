@@ -4,8 +4,6 @@
 
 #include <atomic>
 #include <deque>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,25 +16,18 @@
 #include "gtest/gtest.h"
 #include "lib/secrets/crypto.h"
 #include "lib/testing/fake_clock.h"
+#include "lib/testing/files.h"
 #include "lib/testing/http_testing.h"
 
 namespace coldstart {
 namespace {
 
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 RetryPolicy FakeTimePolicy(FakeClock& clock) {
   RetryPolicy policy;
@@ -295,16 +286,17 @@ class HttpsTest : public ::testing::Test {
     spec.not_before = now - absl::Minutes(5);
     spec.not_after = now + absl::Hours(24);
     Certificate cert = *IssueCertificate(spec, key.public_key(), key, nullptr);
-    cert_path_ = new std::string(TmpPath("server.pem"));
-    std::ofstream(*cert_path_) << cert.ToPem();
-    std::ofstream(TmpPath("server.key"))
-        << key.ToPem(PrivateKeyPem::kPkcs8)->Reveal();
+    cert_path_ = new std::string(TestTempDir() + "/server.pem");
+    WriteTestFile(*cert_path_, cert.ToPem());
+    WriteTestFile(TestTempDir() + "/server.key",
+                  key.ToPem(PrivateKeyPem::kPkcs8)->Reveal());
     fingerprint_ = new std::string(HexEncode(cert.Sha256Fingerprint()));
 
     PrivateKey other = PrivateKey::GenerateEcdsaP256();
     spec.common_name = "other";
-    std::ofstream(TmpPath("other.pem"))
-        << IssueCertificate(spec, other.public_key(), other, nullptr)->ToPem();
+    WriteTestFile(
+        TestTempDir() + "/other.pem",
+        IssueCertificate(spec, other.public_key(), other, nullptr)->ToPem());
   }
   static void TearDownTestSuite() {
     delete cert_path_;
@@ -316,7 +308,7 @@ class HttpsTest : public ::testing::Test {
             [](const LoopbackRequest&) {
               return LoopbackResponse{200, {}, "secure"};
             },
-            *cert_path_, TmpPath("server.key"));
+            *cert_path_, TestTempDir() + "/server.key");
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -345,7 +337,7 @@ TEST_F(HttpsTest, AcceptsWithCaFile) {
 }
 
 TEST_F(HttpsTest, RefusesWithAnotherCaFile) {
-  EXPECT_EQ(Client({.ca_file = TmpPath("other.pem")})
+  EXPECT_EQ(Client({.ca_file = TestTempDir() + "/other.pem"})
                 ->Send(Get(server_->Url("/")))
                 .status()
                 .code(),
@@ -410,7 +402,7 @@ TEST(HttpRecordTest, RecordingHoldsNoSecretAndReplays) {
         absl::StrCat(R"({"data":{"ticket":"PVE:root@pam:TICKET8086","echo":")",
                      auth, R"("}})")};
   });
-  std::string path = TmpPath("exchanges.jsonl");
+  std::string path = TestTempDir() + "/exchanges.jsonl";
   HttpRequest request;
   request.method = "POST";
   request.url = server->Url("/api2/json/access?token=QUERYSECRET99");
@@ -440,7 +432,7 @@ TEST(HttpRecordTest, RecordingHoldsNoSecretAndReplays) {
     EXPECT_THAT(live->body, HasSubstr(token_uuid));
   }
 
-  std::string recorded = ReadFile(path);
+  std::string recorded = ReadTestFile(path);
   for (const std::string& secret :
        {token_uuid, std::string("hs-api-key-123456789"),
         std::string("COOKIEVAL123"), std::string("SETCOOKIE5150"),
@@ -469,7 +461,7 @@ TEST(HttpRecordTest, RecordingHoldsNoSecretAndReplays) {
 }
 
 TEST(HttpRecordTest, RecordsErrorsAndRejectsMalformedFiles) {
-  std::string path = TmpPath("errors.jsonl");
+  std::string path = TestTempDir() + "/errors.jsonl";
   ScriptedClient inner({absl::UnavailableError("connection refused")});
   auto recorder = *RecordingHttpClient::Create(inner, path, {});
   EXPECT_EQ(recorder->Send(Get("http://127.0.0.1:1/x")).status().code(),
@@ -480,8 +472,8 @@ TEST(HttpRecordTest, RecordsErrorsAndRejectsMalformedFiles) {
   EXPECT_EQ(replayed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(replayed.status().message(), "connection refused");
 
-  std::string bad = TmpPath("bad.jsonl");
-  std::ofstream(bad) << "{\"request\": 1}\n";
+  std::string bad = TestTempDir() + "/bad.jsonl";
+  WriteTestFile(bad, "{\"request\": 1}\n");
   absl::StatusOr<std::unique_ptr<ReplayHttpClient>> broken =
       ReplayHttpClient::FromFile(bad);
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kInvalidArgument);

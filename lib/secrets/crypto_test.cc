@@ -2,10 +2,8 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,32 +16,21 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/files.h"
 #include "lib/testing/secret_testing.h"
 #include "yaml-cpp/yaml.h"
 
 namespace coldstart {
 namespace {
 
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::RunfilePath;
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 std::string Hex(absl::string_view hex) { return absl::HexStringToBytes(hex); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, absl::string_view contents) {
-  std::ofstream out(path, std::ios::binary);
-  out << contents;
-}
-
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(getenv("TEST_TMPDIR"), "/", name);
-}
 
 // Runs /usr/bin/openssl with `args`; fails the test on a non-zero exit.
 std::string OpenSsl(std::vector<std::string> args, absl::string_view in = {}) {
@@ -185,8 +172,8 @@ TEST(Ed25519Test, OpenSshPublicKeyReadBySshKeygen) {
   }
   PrivateKey key = PrivateKey::GenerateEd25519();
   // ssh-keygen reads it back and agrees on the fingerprint it computes itself.
-  std::string path = TmpPath("id_ed25519.pub");
-  WriteFile(path, *key.public_key().ToOpenSsh() + "\n");
+  std::string path = TestTempDir() + "/id_ed25519.pub";
+  WriteTestFile(path, *key.public_key().ToOpenSsh() + "\n");
   absl::StatusOr<ProcessResult> fp =
       RunProcess({"/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", path});
   ASSERT_TRUE(fp.ok()) << fp.status();
@@ -287,16 +274,16 @@ TEST_F(RsaTest, HybridSealLayoutAndFailures) {
 
 TEST_F(RsaTest, PemInteropWithOpenSsl) {
   // Ours (PKCS#1 "RSA PRIVATE KEY") -> openssl computes the same public key.
-  std::string path = TmpPath("rsa.pem");
+  std::string path = TestTempDir() + "/rsa.pem";
   Secret pem = *key_->ToPem(PrivateKeyPem::kTalos);
   EXPECT_THAT(std::string(pem.Reveal()),
               StartsWith("-----BEGIN RSA PRIVATE KEY-----\n"));
-  WriteFile(path, pem.Reveal());
+  WriteTestFile(path, pem.Reveal());
   EXPECT_EQ(OpenSsl({"pkey", "-in", path, "-pubout"}),
             key_->public_key().ToPem());
   // And openssl's OAEP-SHA256 with a label decrypts our ciphertext.
-  std::string ct_path = TmpPath("oaep.bin");
-  WriteFile(ct_path, *key_->public_key().OaepEncrypt("from us", "ns/name"));
+  std::string ct_path = TestTempDir() + "/oaep.bin";
+  WriteTestFile(ct_path, *key_->public_key().OaepEncrypt("from us", "ns/name"));
   std::string label_hex = HexEncode("ns/name");
   EXPECT_EQ(OpenSsl({"pkeyutl", "-decrypt", "-inkey", path, "-in", ct_path,
                      "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt",
@@ -310,12 +297,11 @@ TEST_F(RsaTest, PemInteropWithOpenSsl) {
 class SealedSecretsVectorsTest : public ::testing::Test {
  protected:
   static std::string Dir() {
-    return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"),
-                        "/lib/secrets/testdata/sealed-secrets/");
+    return RunfilePath("lib/secrets/testdata/sealed-secrets/");
   }
   void SetUp() override {
     absl::StatusOr<PrivateKey> key =
-        PrivateKey::FromPem(Secret(ReadFile(Dir() + "key.pem")));
+        PrivateKey::FromPem(Secret(ReadTestFile(Dir() + "key.pem")));
     ASSERT_TRUE(key.ok()) << key.status();
     key_.emplace(*std::move(key));
     YAML::Node secret = YAML::LoadFile(Dir() + "secret.yaml");
@@ -366,7 +352,7 @@ TEST_F(SealedSecretsVectorsTest, ClusterWide) {
 }
 TEST_F(SealedSecretsVectorsTest, CertificateMatchesKey) {
   absl::StatusOr<Certificate> cert =
-      Certificate::FromPem(ReadFile(Dir() + "cert.pem"));
+      Certificate::FromPem(ReadTestFile(Dir() + "cert.pem"));
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_TRUE(*cert->public_key() == key_->public_key());
   EXPECT_EQ(cert->SubjectString(), "CN=sealed-secrets");
@@ -422,26 +408,27 @@ TEST(PemTest, OursReadByOpenSsl) {
   for (const Case& c : {Case{"ed-pkcs8", ed, PrivateKeyPem::kPkcs8},
                         Case{"ec-sec1", ec, PrivateKeyPem::kTalos},
                         Case{"ec-pkcs8", ec, PrivateKeyPem::kPkcs8}}) {
-    std::string path = TmpPath(c.name + ".pem");
-    WriteFile(path, c.key.ToPem(c.format)->Reveal());
+    std::string path = absl::StrCat(TestTempDir(), "/", c.name, ".pem");
+    WriteTestFile(path, c.key.ToPem(c.format)->Reveal());
     EXPECT_EQ(OpenSsl({"pkey", "-in", path, "-pubout"}),
               c.key.public_key().ToPem())
         << c.name;
   }
   // Talos' "ED25519 PRIVATE KEY" is PKCS#8 inside: with the label rewritten
   // (facts/talos.md §4), openssl reads it.
-  std::string path = TmpPath("ed-talos.pem");
-  WriteFile(path,
-            absl::StrReplaceAll(ed.ToPem(PrivateKeyPem::kTalos)->Reveal(),
-                                {{"ED25519 PRIVATE KEY", "PRIVATE KEY"}}));
+  std::string path = TestTempDir() + "/ed-talos.pem";
+  WriteTestFile(path,
+                absl::StrReplaceAll(ed.ToPem(PrivateKeyPem::kTalos)->Reveal(),
+                                    {{"ED25519 PRIVATE KEY", "PRIVATE KEY"}}));
   EXPECT_EQ(OpenSsl({"pkey", "-in", path, "-pubout"}), ed.public_key().ToPem());
 
   // Our Ed25519 signature verifies with openssl.
-  std::string pub_path = TmpPath("ed.pub.pem"), msg_path = TmpPath("msg"),
-              sig_path = TmpPath("msg.sig");
-  WriteFile(pub_path, ed.public_key().ToPem());
-  WriteFile(msg_path, "signed by coldstart");
-  WriteFile(sig_path, *ed.Sign("signed by coldstart"));
+  std::string pub_path = TestTempDir() + "/ed.pub.pem",
+              msg_path = TestTempDir() + "/msg",
+              sig_path = TestTempDir() + "/msg.sig";
+  WriteTestFile(pub_path, ed.public_key().ToPem());
+  WriteTestFile(msg_path, "signed by coldstart");
+  WriteTestFile(sig_path, *ed.Sign("signed by coldstart"));
   EXPECT_THAT(OpenSsl({"pkeyutl", "-verify", "-pubin", "-inkey", pub_path,
                        "-rawin", "-in", msg_path, "-sigfile", sig_path}),
               HasSubstr("Signature Verified Successfully"));
@@ -549,9 +536,10 @@ TEST(X509Test, OpenSslVerifiesOurChainAndReadsExtensions) {
   spec.client_auth = true;
   Certificate leaf =
       *IssueCertificate(spec, leaf_key.public_key(), ca_key, &ca);
-  std::string ca_path = TmpPath("ca.pem"), leaf_path = TmpPath("leaf.pem");
-  WriteFile(ca_path, ca.ToPem());
-  WriteFile(leaf_path, leaf.ToPem());
+  std::string ca_path = TestTempDir() + "/ca.pem",
+              leaf_path = TestTempDir() + "/leaf.pem";
+  WriteTestFile(ca_path, ca.ToPem());
+  WriteTestFile(leaf_path, leaf.ToPem());
 
   EXPECT_THAT(OpenSsl({"verify", "-CAfile", ca_path, "-verify_ip", "127.0.0.1",
                        leaf_path}),
@@ -574,19 +562,21 @@ TEST(X509Test, OpenSslVerifiesOurChainAndReadsExtensions) {
 }
 
 TEST(X509Test, OpenSslCertificateReadByUs) {
-  std::string key_path = TmpPath("self.key"), cert_path = TmpPath("self.pem");
+  std::string key_path = TestTempDir() + "/self.key",
+              cert_path = TestTempDir() + "/self.pem";
   OpenSsl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key_path,
            "-out", cert_path, "-subj", "/CN=pve1", "-days", "2", "-addext",
            "subjectAltName=IP:127.0.0.1"});
-  absl::StatusOr<Certificate> cert = Certificate::FromPem(ReadFile(cert_path));
+  absl::StatusOr<Certificate> cert =
+      Certificate::FromPem(ReadTestFile(cert_path));
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_EQ(cert->SubjectString(), "CN=pve1");
   EXPECT_TRUE(
       VerifyCertificateChain(*cert, {}, {*cert}, absl::Now(), "127.0.0.1")
           .ok());
   absl::StatusOr<PrivateKey> key =
-      PrivateKey::FromPem(Secret(ReadFile(key_path)));
+      PrivateKey::FromPem(Secret(ReadTestFile(key_path)));
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_TRUE(*cert->public_key() == key->public_key());
   EXPECT_EQ(Certificate::FromPem("not pem").status().code(),
@@ -623,13 +613,15 @@ TEST(X509Test, ReadsOrganizationsCaFlagAndExtendedKeyUsages) {
 }
 
 TEST(X509Test, ReadsOpenSslSubjectAndExtendedKeyUsages) {
-  std::string key_path = TmpPath("eku.key"), cert_path = TmpPath("eku.pem");
+  std::string key_path = TestTempDir() + "/eku.key",
+              cert_path = TestTempDir() + "/eku.pem";
   OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
            "-out", cert_path, "-utf8", "-subj",
            "/O=os:admin/O=Ünïcode/CN=client", "-days", "2", "-addext",
            "basicConstraints=critical,CA:FALSE", "-addext",
            "extendedKeyUsage=clientAuth,1.2.3.4.5,anyExtendedKeyUsage"});
-  absl::StatusOr<Certificate> cert = Certificate::FromPem(ReadFile(cert_path));
+  absl::StatusOr<Certificate> cert =
+      Certificate::FromPem(ReadTestFile(cert_path));
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_FALSE(cert->IsCa());
   EXPECT_THAT(cert->Organizations(),
@@ -641,7 +633,7 @@ TEST(X509Test, ReadsOpenSslSubjectAndExtendedKeyUsages) {
   // `openssl req -x509` marks its self-signed certificate CA:TRUE by default.
   OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
            "-out", cert_path, "-subj", "/CN=root", "-days", "2"});
-  cert = Certificate::FromPem(ReadFile(cert_path));
+  cert = Certificate::FromPem(ReadTestFile(cert_path));
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_TRUE(cert->IsCa());
 
@@ -649,7 +641,7 @@ TEST(X509Test, ReadsOpenSslSubjectAndExtendedKeyUsages) {
   OpenSsl({"req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key_path,
            "-out", cert_path, "-subj", "/CN=broken", "-days", "2", "-addext",
            "extendedKeyUsage=DER:05:00"});
-  cert = Certificate::FromPem(ReadFile(cert_path));
+  cert = Certificate::FromPem(ReadTestFile(cert_path));
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_EQ(cert->ExtendedKeyUsageOids().status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -15,17 +15,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/secrets/keystore_backends.h"
+#include "lib/testing/files.h"
 #include "lib/testing/secret_testing.h"
 
 namespace coldstart {
 namespace {
 
+using ::coldstart::testing::TestTempDir;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(getenv("TEST_TMPDIR"), "/", name);
-}
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;
@@ -62,8 +60,8 @@ absl::Status* service_status = nullptr;
 class SecretServiceEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    service_ =
-        std::make_unique<PrivateSecretService>(TmpPath("secret-service"));
+    service_ = std::make_unique<PrivateSecretService>(TestTempDir() +
+                                                      "/secret-service");
     service_status = new absl::Status(service_->Start());
     // Not skipping: without the daemon the secret-service tests fail.
     EXPECT_TRUE(service_status->ok()) << *service_status;
@@ -86,7 +84,7 @@ class SecretServiceEnvironment : public ::testing::Environment {
 // --- file:DIR ----------------------------------------------------------------
 
 TEST(FileKeystoreTest, CreatesPrivateDirectoryAndFiles) {
-  std::string dir = TmpPath("ks-create");
+  std::string dir = TestTempDir() + "/ks-create";
   absl::StatusOr<std::unique_ptr<Keystore>> keystore =
       OpenKeystore("file:" + dir);
   ASSERT_TRUE(keystore.ok()) << keystore.status();
@@ -119,7 +117,7 @@ TEST(FileKeystoreTest, CreatesPrivateDirectoryAndFiles) {
 }
 
 TEST(FileKeystoreTest, RefusesGroupOrWorldAccessibleDirectory) {
-  std::string dir = TmpPath("ks-0755");
+  std::string dir = TestTempDir() + "/ks-0755";
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
   ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
   absl::StatusOr<std::unique_ptr<Keystore>> keystore =
@@ -143,7 +141,7 @@ TEST(FileKeystoreTest, RefusesGroupOrWorldAccessibleDirectory) {
 }
 
 TEST(FileKeystoreTest, RefusesReadableItemFile) {
-  std::string dir = TmpPath("ks-file-mode");
+  std::string dir = TestTempDir() + "/ks-file-mode";
   auto keystore = *OpenKeystore("file:" + dir);
   KeystoreAttributes item = ClusterSecretAttributes("lab", "talos-secrets");
   ASSERT_TRUE(keystore->Store(item, "", Secret::FromView("s")).ok());
@@ -155,7 +153,7 @@ TEST(FileKeystoreTest, RefusesReadableItemFile) {
 }
 
 TEST(FileKeystoreTest, RefusesNonDirectory) {
-  std::string path = TmpPath("ks-not-a-dir");
+  std::string path = TestTempDir() + "/ks-not-a-dir";
   FILE* f = fopen(path.c_str(), "w");
   fclose(f);
   EXPECT_EQ(OpenKeystore("file:" + path).status().code(),
@@ -163,7 +161,7 @@ TEST(FileKeystoreTest, RefusesNonDirectory) {
 }
 
 TEST(FileKeystoreTest, SearchAndAttributeEncoding) {
-  auto keystore = *OpenKeystore("file:" + TmpPath("ks-search"));
+  auto keystore = *OpenKeystore("file:" + TestTempDir() + "/ks-search");
   KeystoreAttributes odd = {{"service", "coldstart"},
                             {"cluster", "a/b,c=d%"},
                             {"key", "ünïcode key"}};
@@ -245,7 +243,7 @@ void ExpectSealingKeyRotation(Keystore& keystore) {
 }
 
 TEST(FileKeystoreTest, HoldsSeveralSealingKeys) {
-  auto keystore = *OpenKeystore("file:" + TmpPath("ks-sealing"));
+  auto keystore = *OpenKeystore("file:" + TestTempDir() + "/ks-sealing");
   ExpectSealingKeyRotation(*keystore);
 }
 
