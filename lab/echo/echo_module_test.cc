@@ -1,12 +1,12 @@
 #include "lab/echo/echo_module.h"
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "lib/testing/files.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {
@@ -21,7 +21,7 @@ class EchoModuleTest : public ::testing::Test {
   EchoModuleTest()
       : world_([this] { return scheduler_.Now(); }),
         latency_(*LatencyModel::Create(1.0)),
-        processes_(std::getenv("TEST_TMPDIR")) {}
+        processes_(coldstart::testing::TestTempDir()) {}
 
   void Start(const std::string& faults_text) {
     auto file = ParseFaultFile(faults_text, "test");

@@ -1,29 +1,26 @@
 // The in-process variant: a Lab constructed directly.
 #include "lab/labd/lab.h"
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "lib/testing/files.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart::lab {
 namespace {
 
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::RunfilePath;
+using ::coldstart::testing::TestTempDir;
 using ::testing::HasSubstr;
-
-std::string Runfile(const std::string& path) {
-  return std::string(std::getenv("TEST_SRCDIR")) + "/coldstart/" + path;
-}
 
 TEST(LabTest, StartsRegisteredModulesAndWritesTheReadyFile) {
   LabOptions options;
-  options.spec_path = Runfile("testdata/lab.txtpb");
-  options.workdir = std::string(std::getenv("TEST_TMPDIR")) + "/inproc";
+  options.spec_path = RunfilePath("testdata/lab.txtpb");
+  options.workdir = TestTempDir() + "/inproc";
   options.time_scale = 0;
   options.ready_file = options.workdir + "/ready.json";
   options.admin_address = "127.0.10.254:0";
@@ -32,10 +29,8 @@ TEST(LabTest, StartsRegisteredModulesAndWritesTheReadyFile) {
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE((*lab)->Start().ok());
 
-  std::ifstream in(options.ready_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json ready = nlohmann::json::parse(text.str());
+  nlohmann::json ready =
+      nlohmann::json::parse(ReadTestFile(options.ready_file));
   EXPECT_EQ(ready["time_scale"], 0.0);
   std::string echo = ready["modules"]["echo"]["http"];
   httplib::Client client("http://" + echo);
@@ -58,8 +53,8 @@ TEST(LabTest, StartsRegisteredModulesAndWritesTheReadyFile) {
 
 TEST(LabTest, RejectsBadOptions) {
   LabOptions options;
-  options.spec_path = Runfile("testdata/lab.txtpb");
-  options.workdir = std::string(std::getenv("TEST_TMPDIR")) + "/bad";
+  options.spec_path = RunfilePath("testdata/lab.txtpb");
+  options.workdir = TestTempDir() + "/bad";
   options.modules = {"nope"};
   EXPECT_THAT(Lab::Create(options).status().message(),
               HasSubstr("unknown module \"nope\""));

@@ -3,8 +3,6 @@
 // no process behind (also the supervised child and its grandchild).
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -14,22 +12,18 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "lab/testing/lab_fixture.h"
+#include "lib/base/file.h"
+#include "lib/testing/files.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
 namespace coldstart::lab {
 namespace {
 
+using ::coldstart::testing::ReadTestFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> Calls(const std::vector<RequestRecord>& records) {
   std::vector<std::string> out;
@@ -80,7 +74,7 @@ TEST(LabdTest, ServesLogsAndShutsDownCleanlyWithItsChildren) {
   std::string child_log_path = (*lab)->workdir() + "/logs/echo-child.log";
   std::string child_log;
   absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while ((child_log = ReadFile(child_log_path)).find("ready") ==
+  while ((child_log = ReadFile(child_log_path).value_or("")).find("ready") ==
          std::string::npos) {
     ASSERT_LT(absl::Now(), deadline)
         << "child never ready: " << child_log << (*lab)->Stderr();
@@ -94,7 +88,7 @@ TEST(LabdTest, ServesLogsAndShutsDownCleanlyWithItsChildren) {
   EXPECT_THAT(child_log, HasSubstr("stdin secret: ok"));
   EXPECT_THAT(child_log, Not(HasSubstr("not-in-argv")));
   EXPECT_THAT((*lab)->Stderr(), Not(HasSubstr("not-in-argv")));
-  EXPECT_THAT(ReadFile(absl::StrCat("/proc/", (*lab)->pid(), "/cmdline")),
+  EXPECT_THAT(ReadTestFile(absl::StrCat("/proc/", (*lab)->pid(), "/cmdline")),
               Not(HasSubstr("not-in-argv")));
 
   absl::StatusOr<LabExit> exit = (*lab)->Stop();
@@ -107,7 +101,7 @@ TEST(LabdTest, ServesLogsAndShutsDownCleanlyWithItsChildren) {
   EXPECT_THAT((*lab)->Stderr(), HasSubstr("labd: stopped"));
   // The task finished (or was dropped) without anything running afterwards:
   // the lab log is complete.
-  EXPECT_THAT(ReadFile((*lab)->workdir() + "/lab.log"),
+  EXPECT_THAT(ReadTestFile((*lab)->workdir() + "/lab.log"),
               HasSubstr("signal Terminated, stopping"));
 }
 
@@ -146,7 +140,7 @@ TEST(LabdTest, FaultsFromTheFileFireAndAreLogged) {
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->exit_code, 0);
   EXPECT_FALSE(exit->leftovers);
-  EXPECT_THAT(ReadFile((*lab)->workdir() + "/lab.log"),
+  EXPECT_THAT(ReadTestFile((*lab)->workdir() + "/lab.log"),
               HasSubstr("fault \"echo-unavailable\" (http_status) fired on "
                         "call 2: echo:GET /echo"));
 }

@@ -3,9 +3,6 @@
 #include <signal.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -13,33 +10,26 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/base/file.h"
+#include "lib/testing/files.h"
 #include "re2/re2.h"
 
 namespace coldstart::lab {
 namespace {
 
+using ::coldstart::testing::ReadTestFile;
+using ::coldstart::testing::RunfilePath;
+using ::coldstart::testing::TestTempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr char kSecret[] = "s3cr3t-token-value";
 
-std::string ChildScript() {
-  return std::string(std::getenv("TEST_SRCDIR")) +
-         "/coldstart/lab/process/testdata/child.sh";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Waits (no time limit of its own; the test's timeout bounds it) until the
 // log has `needle`.
 std::string WaitForLog(const std::string& path, const std::string& needle) {
   while (true) {
-    std::string text = ReadFile(path);
+    std::string text = ReadFile(path).value_or("");
     if (text.find(needle) != std::string::npos) return text;
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -51,14 +41,14 @@ class SupervisorTest : public ::testing::Test {
  protected:
   SupervisorTest()
       : workdir_(absl::StrCat(
-            std::getenv("TEST_TMPDIR"), "/",
+            TestTempDir(), "/",
             ::testing::UnitTest::GetInstance()->current_test_info()->name())),
         supervisor_(workdir_) {}
 
   ChildSpec Spec(const std::string& name, const std::string& mode) {
     ChildSpec spec;
     spec.name = name;
-    spec.argv = {ChildScript(), mode};
+    spec.argv = {RunfilePath("lab/process/testdata/child.sh"), mode};
     spec.env = {{"LAB_SECRET", kSecret}, {"EXPECTED_SECRET", kSecret}};
     spec.stdin_data = absl::StrCat(kSecret, "\n");
     return spec;
@@ -169,7 +159,7 @@ TEST_F(SupervisorTest, ExecFailureIsExit127WithALogLine) {
   absl::StatusOr<ChildExit> exit = supervisor_.Stop("missing");
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->exit_code, 127);
-  EXPECT_THAT(ReadFile(supervisor_.LogPath("missing")),
+  EXPECT_THAT(ReadTestFile(supervisor_.LogPath("missing")),
               HasSubstr("exec failed"));
 }
 

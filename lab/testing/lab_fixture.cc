@@ -8,28 +8,21 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "lib/base/file.h"
+#include "lib/testing/files.h"
 #include "nlohmann/json.hpp"
 
 extern char** environ;
 
 namespace coldstart::lab {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Live or zombie processes whose parent is this process.
 std::vector<std::string> OwnChildren() {
@@ -40,7 +33,8 @@ std::vector<std::string> OwnChildren() {
   while (dirent* entry = readdir(proc)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
-    std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+    std::string stat =
+        ReadFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
     // pid (comm) state ppid ...; comm may hold spaces: split after ')'.
     size_t paren = stat.rfind(')');
     if (paren == std::string::npos) continue;
@@ -59,19 +53,12 @@ std::vector<std::string> OwnChildren() {
 
 }  // namespace
 
-std::string RunfilePath(const std::string& workspace_relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  return absl::StrCat(srcdir == nullptr ? "." : srcdir, "/coldstart/",
-                      workspace_relative);
-}
-
 absl::StatusOr<std::unique_ptr<LabProcess>> LabProcess::Start(
     const LabProcessOptions& options) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::unique_ptr<LabProcess> lab(new LabProcess());
-  const char* tmp = std::getenv("TEST_TMPDIR");
   std::string pattern =
-      absl::StrCat(tmp == nullptr ? "/tmp" : tmp, "/lab.XXXXXX");
+      absl::StrCat(coldstart::testing::TestTempDir(), "/lab.XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
   }
@@ -139,16 +126,17 @@ absl::StatusOr<std::unique_ptr<LabProcess>> LabProcess::Start(
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       return absl::FailedPreconditionError(
           absl::StrCat("labd exited with code ", code,
-                       " before ready: ", ReadFile(stderr_path)));
+                       " before ready: ", ReadFile(stderr_path).value_or("")));
     }
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "labd not ready after ", absl::FormatDuration(options.ready_timeout),
-          ": ", ReadFile(stderr_path)));
+          ": ", ReadFile(stderr_path).value_or("")));
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  nlohmann::json j = nlohmann::json::parse(ReadFile(ready), nullptr, false);
+  nlohmann::json j =
+      nlohmann::json::parse(ReadFile(ready).value_or(""), nullptr, false);
   if (j.is_discarded()) return absl::InternalError("bad ready file");
   lab->admin_ = j.value("admin", "");
   for (const auto& [module, listeners] : j["modules"].items()) {
@@ -201,7 +189,7 @@ absl::StatusOr<std::vector<RequestRecord>> LabProcess::Requests(
 }
 
 std::string LabProcess::Stderr() const {
-  return ReadFile(workdir_ + "/labd.stderr");
+  return ReadFile(workdir_ + "/labd.stderr").value_or("");
 }
 
 }  // namespace coldstart::lab

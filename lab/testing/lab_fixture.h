@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "lab/http/request_log.h"
+#include "lib/testing/files.h"
 
 namespace coldstart::lab {
 
@@ -87,8 +88,9 @@ class LabProcess {
   std::map<std::string, std::map<std::string, std::string>> modules_;
 };
 
-// Path of a file in the test's runfiles ("lab/labd/labd").
-std::string RunfilePath(const std::string& workspace_relative);
+// Path of a file in the test's runfiles ("lab/labd/labd"); the one of
+// lib/testing/files.h, kept here for the tests that call lab::RunfilePath.
+using ::coldstart::testing::RunfilePath;
 
 }  // namespace coldstart::lab
 

@@ -7,7 +7,6 @@
 #include <httplib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -16,16 +15,16 @@
 #include "gtest/gtest.h"
 #include "lib/secrets/crypto.h"
 #include "lib/secrets/secret.h"
+#include "lib/testing/files.h"
 
 namespace coldstart {
 namespace {
 
-void WriteFile(const std::string& path, absl::string_view contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
+using ::coldstart::testing::TestTempDir;
+using ::coldstart::testing::WriteTestFile;
 
 TEST(CryptoBesideHttplib, BoringSslCertificatesServeOpenSslHttps) {
-  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string dir = TestTempDir();
   const absl::Time now = absl::Now();
   PrivateKey ca_key = PrivateKey::GenerateEcdsaP256();
   CertificateTemplate ca_template;
@@ -52,9 +51,9 @@ TEST(CryptoBesideHttplib, BoringSslCertificatesServeOpenSslHttps) {
   absl::StatusOr<Secret> key_pem = server_key.ToPem(PrivateKeyPem::kPkcs8);
   ASSERT_TRUE(key_pem.ok()) << key_pem.status();
 
-  WriteFile(dir + "/ca.pem", ca->ToPem());
-  WriteFile(dir + "/server.pem", leaf->ToPem());
-  WriteFile(dir + "/server.key", key_pem->Reveal());
+  WriteTestFile(dir + "/ca.pem", ca->ToPem());
+  WriteTestFile(dir + "/server.pem", leaf->ToPem());
+  WriteTestFile(dir + "/server.key", key_pem->Reveal());
 
   httplib::SSLServer server((dir + "/server.pem").c_str(),
                             (dir + "/server.key").c_str());
@@ -80,7 +79,7 @@ TEST(CryptoBesideHttplib, BoringSslCertificatesServeOpenSslHttps) {
   absl::StatusOr<Certificate> rogue =
       IssueCertificate(ca_template, rogue_key.public_key(), rogue_key, nullptr);
   ASSERT_TRUE(rogue.ok());
-  WriteFile(dir + "/rogue.pem", rogue->ToPem());
+  WriteTestFile(dir + "/rogue.pem", rogue->ToPem());
   httplib::SSLClient doubting("127.0.0.1", port);
   doubting.set_ca_cert_path((dir + "/rogue.pem").c_str());
   doubting.enable_server_certificate_verification(true);
