@@ -96,6 +96,8 @@ std::string KindName(const FaultRule& rule) {
       return "task_error";
     case FaultRule::kGrpcStatus:
       return "grpc_status";
+    case FaultRule::kDropReply:
+      return "drop_reply";
     case FaultRule::KIND_NOT_SET:
       break;
   }

@@ -8,7 +8,8 @@
 //
 // HTTP modules get this done by lab/http's ModuleServer; gRPC and task-based
 // modules call Decide themselves and apply the kinds the HTTP frame cannot
-// (task_error, proxmox_lock_timeout SHAPE_TASK, grpc_status).
+// (task_error, proxmox_lock_timeout SHAPE_TASK, grpc_status, and drop_reply
+// through RunWithGrpcFault in lab/faults/grpc_fault.h).
 #ifndef COLDSTART_LAB_FAULTS_FAULT_INJECTOR_H_
 #define COLDSTART_LAB_FAULTS_FAULT_INJECTOR_H_
 

@@ -10,4 +10,16 @@ std::optional<grpc::Status> GrpcStatusFor(const FaultDecision& decision) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
 }
 
+grpc::Status RunWithGrpcFault(const FaultDecision& decision,
+                              const std::function<grpc::Status()>& method) {
+  if (std::optional<grpc::Status> fault = GrpcStatusFor(decision)) {
+    return *fault;
+  }
+  grpc::Status status = method();
+  if (decision.fired() && decision.rule->has_drop_reply()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "Socket closed");
+  }
+  return status;
+}
+
 }  // namespace coldstart::lab

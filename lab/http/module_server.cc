@@ -118,6 +118,13 @@ httplib::Server::Handler ModuleServer::Wrap(Handler handler) {
   return [this, handler = std::move(handler)](const httplib::Request& req,
                                               httplib::Response& res) {
     handler(req, res, current_fault);
+    if (current_fault.fired() && current_fault.rule->has_drop_reply()) {
+      // The call is applied; its answer is lost: RST instead of the
+      // response (httplib's write then fails on the reset socket).
+      Log(req, 0);
+      ResetConnection(req);
+      return;
+    }
     // Logged before the response is written, so a client that got its
     // answer finds the call in the log.
     if (res.status == -1) res.status = 200;
@@ -182,7 +189,8 @@ httplib::Server::HandlerResponse ModuleServer::BeforeRouting(
       }
       return httplib::Server::HandlerResponse::Unhandled;
     default:
-      // task_error, grpc_status: the handler applies them.
+      // task_error, grpc_status: the handler applies them; drop_reply:
+      // Wrap resets the connection after the handler.
       return httplib::Server::HandlerResponse::Unhandled;
   }
 }

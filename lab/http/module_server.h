@@ -12,12 +12,15 @@
 // Fault kinds applied by the frame before the handler runs (the handler is
 // then skipped): http_status, connection_reset (TCP RST, no response),
 // proxmox_lock_timeout in SHAPE_HTTP_500. delay sleeps, then routes normally.
-// task_error, proxmox_lock_timeout SHAPE_TASK and grpc_status are passed to
-// the handler in `fault` for it to apply.
+// drop_reply runs the handler, then resets the connection (TCP RST) instead
+// of sending its response: the effect happened, the client sees a
+// connection error. task_error, proxmox_lock_timeout SHAPE_TASK and
+// grpc_status are passed to the handler in `fault` for it to apply.
 //
 // The request-log record of a call is written before its response is sent
 // (after it only for requests httplib rejects before routing, e.g. a
-// malformed request line).
+// malformed request line). Calls that got no response (connection_reset,
+// drop_reply) are logged with status 0.
 //
 // Limitation (httplib 0.11): the reason phrase is always the standard one
 // for the status; error text goes into the body.

@@ -1,5 +1,6 @@
 #include "lab/http/module_server.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,16 @@ class ModuleServerTest : public ::testing::Test {
                               const FaultDecision&) {
       res.set_content("hi", "text/plain");
     });
+    server_->Post("/counter",
+                  [this](const httplib::Request&, httplib::Response& res,
+                         const FaultDecision&) {
+                    res.set_content(std::to_string(++counter_), "text/plain");
+                  });
+    server_->Get(
+        "/counter", [this](const httplib::Request&, httplib::Response& res,
+                           const FaultDecision&) {
+          res.set_content(std::to_string(counter_.load()), "text/plain");
+        });
     server_->Post("/qemu/(\\d+)/task",
                   [](const httplib::Request&, httplib::Response& res,
                      const FaultDecision& fault) {
@@ -50,6 +61,8 @@ class ModuleServerTest : public ::testing::Test {
     return out;
   }
 
+  // What POST /counter changes: the handler's side effect.
+  std::atomic<int> counter_{0};
   RequestLog log_;
   std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<ModuleServer> server_;
@@ -125,6 +138,42 @@ TEST_F(ModuleServerTest, ConnectionResetFaultSendsNoResponse) {
   EXPECT_EQ(again->body, "hi");
   EXPECT_THAT(LoggedCalls(),
               ElementsAre("GET /hello 0 fault=reset", "GET /hello 200"));
+}
+
+TEST_F(ModuleServerTest, DropReplyAppliesTheCallThenResetsTheConnection) {
+  StartWithFaults(R"pb(rules {
+                         name: "lost"
+                         endpoint: "trivial:POST /counter"
+                         nth_call: 1
+                         drop_reply {}
+                       })pb");
+  auto lost = client_->Post("/counter", "", "text/plain");
+  EXPECT_FALSE(lost) << "got a response: " << lost->status;
+  EXPECT_EQ(lost.error(), httplib::Error::Read);
+  // The handler ran: the next read sees its effect.
+  auto read = client_->Get("/counter");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->body, "1");
+  auto retry = client_->Post("/counter", "", "text/plain");
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->body, "2");
+  EXPECT_THAT(LoggedCalls(),
+              ElementsAre("POST /counter 0 fault=lost", "GET /counter 200",
+                          "POST /counter 200"));
+  EXPECT_EQ(faults_->FiredCount("lost"), 1);
+}
+
+TEST_F(ModuleServerTest, ConnectionResetFaultSkipsTheHandler) {
+  StartWithFaults(R"pb(rules {
+                         name: "reset"
+                         endpoint: "trivial:POST /counter"
+                         nth_call: 1
+                         connection_reset {}
+                       })pb");
+  EXPECT_FALSE(client_->Post("/counter", "", "text/plain"));
+  auto read = client_->Get("/counter");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->body, "0");
 }
 
 TEST_F(ModuleServerTest, ProxmoxLockTimeoutHttpShape) {
