@@ -1,7 +1,7 @@
 #include "tools/provision-vms/pve_client.h"
 
-#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -10,8 +10,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
+#include "lib/base/clock.h"
 #include "lib/base/status_macros.h"
+#include "tools/provision-vms/polled_http.h"
 
 namespace coldstart {
 namespace {
@@ -123,13 +124,21 @@ std::string FormEncode(const PveParams& params) {
 }
 
 PveClient::PveClient(HttpClient& http, std::string base_url, Secret credential,
-                     RetryPolicy retry)
+                     PveWaits waits)
     : http_(http),
       base_url_(std::string(absl::StripSuffix(base_url, "/"))),
       credential_(std::move(credential)),
-      retry_(std::move(retry)) {
+      waits_(std::move(waits)) {
   token_id_ = PveTokenId(credential_).value_or("?");
-  if (!retry_.retry_if) retry_.retry_if = IsRetryablePveResponse;
+}
+
+PollOptions PveClient::PollFor(absl::string_view what,
+                               absl::Duration timeout) const {
+  if (waits_.poll_for) return waits_.poll_for(what, timeout);
+  PollOptions options;
+  options.what = std::string(what);
+  options.timeout = timeout;
+  return options;
 }
 
 absl::StatusOr<json> PveClient::Get(absl::string_view path,
@@ -167,7 +176,12 @@ absl::StatusOr<json> PveClient::Call(absl::string_view method,
       {"Authorization",
        Secret::FromView(absl::StrCat("PVEAPIToken=", credential_.Reveal()))});
   std::string what = absl::StrCat("Proxmox ", method, " ", path);
-  absl::StatusOr<HttpResponse> response = SendWithRetry(http_, request, retry_);
+  PollOptions options =
+      PollFor(absl::StrCat("an answer to ", what), waits_.call_deadline);
+  options.max_attempts = waits_.call_attempts;
+  options.backoff = {absl::Milliseconds(50), absl::Seconds(5), 2.0, 0.25};
+  absl::StatusOr<HttpResponse> response =
+      SendPolled(http_, request, options, IsRetryablePveResponse);
   if (!response.ok()) {
     return absl::Status(response.status().code(),
                         absl::StrCat(what, ": ", response.status().message()));
@@ -213,30 +227,68 @@ absl::StatusOr<PveTask> PveClient::WaitForTask(const std::string& upid,
   PveTask task;
   task.upid = upid;
   task.type = fields[5];
-  absl::Time until = absl::Now() + deadline;
-  absl::Duration pause = absl::Milliseconds(5);
   std::string path = absl::StrCat("/nodes/", fields[1], "/tasks/",
                                   PercentEncode(upid), "/status");
-  while (true) {
+  PollOptions options =
+      PollFor(absl::StrCat("Proxmox task ", upid, " to end"), deadline);
+  options.backoff = {absl::Milliseconds(5), absl::Seconds(1), 2.0, 0.0};
+  // Only "still running" is waited out; a failed status call ends the wait.
+  bool running = false;
+  options.retryable = [&running](const absl::Status&) { return running; };
+  RETURN_IF_ERROR(Poll(options, [&](PollAttempt&) -> absl::Status {
+    running = false;
     absl::StatusOr<json> status = Get(path);
-    if (status.ok() && status->is_object()) {
-      if (PveString((*status)["status"]) == "stopped") {
-        task.exit_status = PveString((*status)["exitstatus"]);
-        if (task.exit_status.empty()) task.exit_status = "unexpected status";
-        return task;
-      }
-    } else if (!status.ok() &&
-               !absl::StrContains(status.status().message(), "no such task")) {
+    if (!status.ok() &&
+        !absl::StrContains(status.status().message(), "no such task")) {
       return status.status();
     }
-    if (absl::Now() + pause > until) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("task ", upid, " still running after ",
-                       absl::FormatDuration(deadline)));
+    if (status.ok() && status->is_object() &&
+        PveString((*status)["status"]) == "stopped") {
+      task.exit_status = PveString((*status)["exitstatus"]);
+      if (task.exit_status.empty()) task.exit_status = "unexpected status";
+      return absl::OkStatus();
     }
-    absl::SleepFor(pause);
-    pause = std::min(pause * 2, absl::Seconds(1));
-  }
+    running = true;
+    return absl::UnavailableError("still running");
+  }));
+  return task;
+}
+
+absl::StatusOr<PveTaskRun> PveClient::RunTask(
+    absl::string_view what, const std::function<absl::StatusOr<json>()>& start,
+    absl::Duration task_deadline, int max_attempts) {
+  PollOptions options =
+      PollFor(absl::StrCat(what, " to run without a lock timeout"),
+              absl::InfiniteDuration());
+  options.max_attempts = max_attempts;
+  options.backoff = {absl::Milliseconds(100), absl::Seconds(2), 2.0, 0.25};
+  // Only a task that ended in a lock timeout is started again.
+  bool locked = false;
+  options.retryable = [&locked](const absl::Status&) { return locked; };
+  Clock& clock = options.clock != nullptr ? *options.clock : *Clock::Real();
+  const absl::Time began = clock.Now();
+  PveTaskRun run;
+  absl::Status polled =
+      Poll(options, [&](PollAttempt& attempt) -> absl::Status {
+        locked = false;
+        run.attempts = attempt.number;
+        ASSIGN_OR_RETURN(json upid, start());
+        if (upid.is_null()) {
+          run.task = PveTask{"", std::string(what), "OK"};
+          return absl::OkStatus();
+        }
+        ASSIGN_OR_RETURN(run.task, WaitForTask(PveString(upid), task_deadline));
+        if (run.task.ok() || !IsLockText(run.task.exit_status)) {
+          return absl::OkStatus();
+        }
+        locked = true;
+        return absl::UnavailableError(absl::StrCat(
+            "task ", run.task.upid, " ended \"", run.task.exit_status, "\""));
+      });
+  run.took = clock.Now() - began;
+  // Out of attempts after lock timeouts: the caller reports the last task.
+  if (!polled.ok() && !locked) return polled;
+  return run;
 }
 
 }  // namespace coldstart
