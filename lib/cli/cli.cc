@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "lib/base/status_macros.h"
@@ -108,10 +109,25 @@ absl::Status ClusterSession::Write(Cluster cluster, std::ostream& out) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// "FILE:LINE:" or "FILE:LINE:COL:" at the start of a message.
+bool StartsWithLocation(absl::string_view message) {
+  const size_t space = message.find(' ');
+  absl::string_view head = message.substr(0, space);
+  const size_t colon = head.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  head.remove_prefix(colon + 1);
+  return !head.empty() && absl::ascii_isdigit(head[0]);
+}
+
+}  // namespace
+
 void PrintStatus(absl::string_view tool, const absl::Status& status,
                  std::ostream& err) {
   if (status.ok()) return;
-  if (status.code() == absl::StatusCode::kInvalidArgument) {
+  if (status.code() == absl::StatusCode::kInvalidArgument &&
+      StartsWithLocation(status.message())) {
     err << status.message() << "\n";
   } else {
     err << tool << ": " << status.message() << "\n";

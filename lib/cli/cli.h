@@ -92,9 +92,9 @@ class ClusterSession {
   std::optional<FileLock> lock_;
 };
 
-// Prints a failed run's status to `err`: InvalidArgument messages about input
-// already start with "FILE:LINE:COL:" and are printed as they are; others get
-// "<tool>: " in front. OK prints nothing.
+// Prints a failed run's status to `err`: InvalidArgument messages that start
+// with a location ("FILE:LINE:COL:") are printed as they are; every other
+// message gets "<tool>: " in front. OK prints nothing.
 void PrintStatus(absl::string_view tool, const absl::Status& status,
                  std::ostream& err);
 

@@ -114,7 +114,11 @@ TEST(CliTest, PrintStatus) {
   PrintStatus("tool", absl::InvalidArgumentError("f:1:2: bad"), err);
   PrintStatus("tool", absl::UnavailableError("down"), err);
   PrintStatus("tool", absl::OkStatus(), err);
-  EXPECT_EQ(err.str(), "f:1:2: bad\ntool: down\n");
+  PrintStatus("tool", absl::InvalidArgumentError("--gate x: unknown"), err);
+  PrintStatus("tool", absl::InvalidArgumentError("dir: is a directory"), err);
+  EXPECT_EQ(err.str(),
+            "f:1:2: bad\ntool: down\ntool: --gate x: unknown\n"
+            "tool: dir: is a directory\n");
 }
 
 }  // namespace

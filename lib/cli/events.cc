@@ -94,7 +94,9 @@ void Events::PrintLine(absl::string_view line) {
   status_line_shown_ = !running_.empty();
   if (status_line_shown_) {
     std::vector<std::string> labels;
-    for (const auto& [id, running] : running_) labels.push_back(Label(running));
+    for (const auto& [id, running] : running_) {
+      if (!running.quiet) labels.push_back(Label(running));
+    }
     std::fprintf(out, "%s: running %s", options_.tool.c_str(),
                  absl::StrJoin(labels, ", ").c_str());
   }
@@ -133,6 +135,16 @@ Events::StepId Events::Start(absl::string_view step, absl::string_view node) {
   return id;
 }
 
+Events::StepId Events::StartRecordOnly(absl::string_view step) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  const StepId id = next_id_++;
+  Running running{std::string(step), "", now, /*quiet=*/true};
+  WriteRecord("start", running, now, nullptr, "");
+  running_.emplace(id, running);
+  return id;
+}
+
 void Events::End(StepId id, const absl::Status& outcome) {
   absl::MutexLock lock(&mu_);
   auto it = running_.find(id);
@@ -142,6 +154,7 @@ void Events::End(StepId id, const absl::Status& outcome) {
   const absl::Time now = clock_->Now();
   WriteRecord("end", running, now, &outcome,
               outcome.ok() ? "" : outcome.message());
+  if (running.quiet) return;
   const std::string took = Seconds(now - running.started);
   PrintLine(outcome.ok() ? absl::StrCat(Label(running), ": ok (", took, ")")
                          : absl::StrCat(Label(running), ": failed after ", took,

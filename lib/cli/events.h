@@ -58,6 +58,9 @@ class Events {
 
   // A step begins; `node` may be empty for cluster-wide steps.
   StepId Start(absl::string_view step, absl::string_view node = "");
+  // A step recorded in the events file only (no stderr lines at its start
+  // and end): a tool's whole run, whose failure the tool reports itself.
+  StepId StartRecordOnly(absl::string_view step);
   // The step ends with `outcome` (OK → "ok", else "failed" with the status
   // message). Ending an unknown or already ended id does nothing.
   void End(StepId id, const absl::Status& outcome);
@@ -69,6 +72,7 @@ class Events {
     std::string step;
     std::string node;
     absl::Time started;
+    bool quiet = false;
   };
   explicit Events(EventsOptions options, std::FILE* events_file);
   void WriteRecord(absl::string_view event, const Running& running,

@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<ToolRun>> ToolRun::OpenImpl(
         absl::StrCat("--events: ", created.status().message()));
   }
   run->events_ = *std::move(created);
-  run->run_step_ = run->events_->Start(tool);
+  run->run_step_ = run->events_->StartRecordOnly(tool);
   return run;
 }
 

@@ -73,7 +73,8 @@ class ToolRun {
   // Opens the run of `tool`: checks the options, reads the Cluster (--state
   // locked, --in, or stdin), validates the spec (every problem with
   // FILE:LINE:COL), and opens the events writer, which records one step named
-  // `tool` for the whole run. Errors: InvalidArgument for bad options or
+  // `tool` for the whole run (in the events file only; its failure is the
+  // tool's exit message). Errors: InvalidArgument for bad options or
   // input (nothing changed, no lock file left behind); FailedPrecondition when
   // another run holds the state lock; the events file's error.
   static absl::StatusOr<std::unique_ptr<ToolRun>> Open(

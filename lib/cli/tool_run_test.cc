@@ -202,6 +202,8 @@ TEST_F(ToolRunTest, EventsFileRecordsTheRunStep) {
   EXPECT_THAT(events, HasSubstr("\"step\":\"my-tool\""));
   EXPECT_THAT(events, HasSubstr("\"event\":\"start\""));
   EXPECT_THAT(events, HasSubstr("\"outcome\":\"ok\""));
+  // The run step is for the timeline; stderr does not say "my-tool: my-tool".
+  EXPECT_THAT(err_.str(), Not(HasSubstr("my-tool: my-tool")));
 }
 
 TEST_F(ToolRunTest, EventsPathThatIsADirectoryIsBadInput) {
