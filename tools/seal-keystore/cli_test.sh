@@ -15,6 +15,7 @@ python=/usr/bin/python3
 bin="$PWD/$1"
 unseal_py="$PWD/$2"
 vectors="$PWD/$(dirname "$3")"
+lab_spec="$PWD/$4"
 work="${TEST_TMPDIR:-/tmp}/seal_keystore_cli"
 rm -rf "$work"
 mkdir -p "$work"
@@ -118,6 +119,33 @@ status=0
 expect_exit 2 "$status" "seal of a Secret without namespace"
 grep -q "secret must declare a namespace" "$work/err" || fail "no namespace message: $(cat "$work/err")"
 "$bin" seal --namespace given "$work/nons.yaml" > /dev/null 2>&1 || fail "--namespace fills it"
+
+# Bad input as a user gives it: exit 2, FILE:LINE:COL where it comes from a
+# file, nothing on stdout.
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n  namespace: b\nstringData:\n  password: "open\n  user: admin\n' > "$work/open.yaml"
+status=0
+"$bin" seal "$work/open.yaml" > "$work/out" 2> "$work/err" || status=$?
+expect_exit 2 "$status" "seal of an unterminated double-quoted string"
+grep -q "open.yaml:7:13: unterminated double-quoted string" "$work/err" || fail "unterminated string: $(cat "$work/err")"
+[ -s "$work/out" ] && fail "seal of an unterminated string wrote to stdout"
+status=0
+"$bin" seal --cert "$work/missing.pem" "$vectors/secret.yaml" > "$work/out" 2> "$work/err" || status=$?
+expect_exit 2 "$status" "seal --cert with a missing file"
+grep -q "missing.pem" "$work/err" || fail "missing --cert not named: $(cat "$work/err")"
+sed 's/ip: "127.0.1.2"/ip: "127.0.1.1"/' "$lab_spec" > "$work/invalid.txtpb"
+cmp -s "$work/invalid.txtpb" "$lab_spec" && fail "sed made no duplicate IP"
+status=0
+"$bin" seal --batch --in "$work/invalid.txtpb" --gitops-checkout "$work/gitops" > "$work/out" 2> "$work/err" || status=$?
+expect_exit 2 "$status" "seal --batch of an invalid spec"
+grep -Eq "invalid.txtpb:[0-9]+:[0-9]+: " "$work/err" || fail "invalid spec without FILE:LINE:COL: $(cat "$work/err")"
+[ -e "$work/gitops" ] && fail "seal --batch of an invalid spec wrote the checkout"
+# Dry run: a keystore that cannot be reached (no Secret Service on this bus)
+# is exit 1, naming it.
+status=0
+DBUS_SESSION_BUS_ADDRESS="unix:path=$work/no-bus" "$bin" seal --batch --dry-run --keystore secret-service \
+  --in "$lab_spec" --gitops-checkout "$work/gitops" > /dev/null 2> "$work/err" || status=$?
+expect_exit 1 "$status" "seal --batch --dry-run without a Secret Service"
+grep -q "the keystore at secret-service" "$work/err" || fail "unreachable keystore not named: $(cat "$work/err")"
 
 # init on a keystore with a key: does nothing and says so.
 before=$(cat "$work/keystore"/* | sha256sum)

@@ -120,6 +120,11 @@ class SealKeystoreContractTest : public ::testing::Test {
     options.batch = true;
     return options;
   }
+  // A subcommand that reads the Cluster: "seal" (as seal --batch), "backup"
+  // or "restore".
+  SealKeystoreOptions ClusterCommand(const std::string& command) {
+    return command == "seal" ? Batch() : Options(command);
+  }
   // A kubeconfig for the API at 127.0.0.1:port.
   std::string Kubeconfig(int port) {
     const std::string path = dir_ + "/kubeconfig.yaml";
@@ -148,8 +153,7 @@ TEST_F(SealKeystoreContractTest, DirectoryAsInOrStateIsBadInputAndNoLockLeft) {
   fs::create_directories(dir_ + "/adir");
   for (const char* command : {"seal", "backup", "restore"}) {
     for (bool state : {false, true}) {
-      SealKeystoreOptions options = Options(command);
-      options.batch = std::string(command) == "seal";
+      SealKeystoreOptions options = ClusterCommand(command);
       (state ? options.common.state : options.common.in) = dir_ + "/adir";
       SealKeystoreOutcome outcome = Run(options);
       EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument)
@@ -170,8 +174,7 @@ TEST_F(SealKeystoreContractTest,
   WriteTestFile(dir_ + "/invalid.txtpb", ClusterToText(invalid));
   const std::string before = ReadTestFile(dir_ + "/invalid.txtpb");
   for (const char* command : {"seal", "backup", "restore"}) {
-    SealKeystoreOptions options = Options(command);
-    options.batch = std::string(command) == "seal";
+    SealKeystoreOptions options = ClusterCommand(command);
     options.common.state = dir_ + "/invalid.txtpb";
     options.kube.kubeconfig = Kubeconfig(api.port());
     SealKeystoreOutcome outcome = Run(options);
@@ -239,8 +242,7 @@ TEST_F(SealKeystoreContractTest,
        DryRunWithStateChangesNothingAndPrintsNothing) {
   const std::string before = ReadTestFile(dir_ + "/state.txtpb");
   for (const char* command : {"seal", "backup", "restore"}) {
-    SealKeystoreOptions options = Options(command);
-    options.batch = std::string(command) == "seal";
+    SealKeystoreOptions options = ClusterCommand(command);
     options.common.state = dir_ + "/state.txtpb";
     options.common.dry_run = true;
     SealKeystoreOutcome outcome = Run(options);
@@ -253,8 +255,7 @@ TEST_F(SealKeystoreContractTest,
 
 TEST_F(SealKeystoreContractTest, DryRunWithoutStateEchoesTheInput) {
   for (const char* command : {"seal", "backup", "restore"}) {
-    SealKeystoreOptions options = Options(command);
-    options.batch = std::string(command) == "seal";
+    SealKeystoreOptions options = ClusterCommand(command);
     options.common.in = dir_ + "/state.txtpb";
     options.common.dry_run = true;
     SealKeystoreOutcome outcome = Run(options);
