@@ -126,7 +126,7 @@ class TalosModuleTest : public ::testing::Test {
     AddNode("ctrl-2", "127.0.1.2", coldstart::v1::NODE_ROLE_CONTROL_PLANE);
     AddNode("worker-1", "127.0.2.1", coldstart::v1::NODE_ROLE_WORKER);
     spec_.mutable_spec()->mutable_network()->set_api_vip("127.0.3.1");
-    auto faults = FaultInjector::Create(*ParseFaultFile("", "test"));
+    auto faults = FaultInjector::Create(*ParseFaultFile(FaultText(), "test"));
     ASSERT_TRUE(faults.ok()) << faults.status();
     faults_ = std::move(*faults);
     context_.spec = &spec_;
@@ -148,6 +148,9 @@ class TalosModuleTest : public ::testing::Test {
   }
 
   void TearDown() override { module_.Stop(); }
+
+  // The lab fault rules of the test (text of a FaultFile); none by default.
+  virtual std::string FaultText() const { return ""; }
 
   void AddNode(const std::string& name, const std::string& ip,
                coldstart::v1::NodeRole role) {
@@ -600,6 +603,29 @@ TEST_F(TalosModuleTest, ResetWipingStateReturnsToMaintenance) {
   ASSERT_TRUE(leaf.ok());
   EXPECT_THAT(leaf->SubjectString(),
               HasSubstr("CN=maintenance-service.talos.dev"));
+}
+
+class TalosModuleDropReplyTest : public TalosModuleTest {
+ protected:
+  std::string FaultText() const override {
+    return R"pb(rules {
+                  name: "lost"
+                  endpoint: "talos:GRPC /machine.MachineService/Bootstrap"
+                  nth_call: 1
+                  drop_reply {}
+                })pb";
+  }
+};
+
+// lab/faults drop_reply on gRPC: the method runs (etcd is bootstrapped) but
+// the client sees UNAVAILABLE, as when the connection dies before the reply;
+// a retry then meets the effect of the lost call (§8.3.5 AlreadyExists).
+TEST_F(TalosModuleDropReplyTest, BootstrapAppliedButTheReplyLost) {
+  Configure("ctrl-1", GoldenControlPlaneConfig());
+  grpc::Status lost = Bootstrap(*Admin("ctrl-1"));
+  EXPECT_EQ(lost.error_code(), grpc::UNAVAILABLE);
+  EXPECT_EQ(module_.BootstrapCount(), 1);
+  EXPECT_EQ(Bootstrap(*Admin("ctrl-1")).error_code(), grpc::ALREADY_EXISTS);
 }
 
 }  // namespace

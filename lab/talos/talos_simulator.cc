@@ -98,12 +98,9 @@ grpc::Status TalosSimulator::Call(const std::string& method,
                                   const std::function<grpc::Status()>& body) {
   FaultDecision decision = context_.faults->Decide(
       "talos", "GRPC", absl::StrCat(kMethodPrefix, method));
-  grpc::Status status;
-  if (std::optional<grpc::Status> fault = GrpcStatusFor(decision)) {
-    status = *fault;
-  } else {
-    status = body();
-  }
+  // A grpc_status fault answers instead of the method; drop_reply runs the
+  // method and then loses the reply (lab/faults/grpc_fault.h).
+  grpc::Status status = RunWithGrpcFault(decision, body);
   RequestRecord record;
   record.module = "talos";
   record.method = "GRPC";
