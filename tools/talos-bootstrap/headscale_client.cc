@@ -8,16 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/base/status_macros.h"
+#include "lib/base/time_format.h"
 #include "nlohmann/json.hpp"
 
 namespace coldstart {
 namespace {
 
 using nlohmann::json;
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
 
 std::string IdText(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -65,9 +62,9 @@ absl::StatusOr<int> HeadscaleClient::Generation(
   return minor >= 28 ? 28 : (minor >= 26 ? 26 : 23);
 }
 
-absl::StatusOr<std::string> HeadscaleClient::Call(const std::string& method,
-                                                  const std::string& path,
-                                                  const std::string& body) {
+HttpRequest HeadscaleClient::Request(const std::string& method,
+                                     const std::string& path,
+                                     const std::string& body) const {
   HttpRequest request;
   request.method = method;
   request.url = base_ + path;
@@ -77,10 +74,12 @@ absl::StatusOr<std::string> HeadscaleClient::Call(const std::string& method,
     request.headers.push_back({"Content-Type", "application/json"});
   request.secret_headers.push_back(
       {"Authorization", Secret(absl::StrCat("Bearer ", api_key_.Reveal()))});
-  RetryPolicy policy;
-  policy.deadline = absl::Seconds(30);
-  ASSIGN_OR_RETURN(HttpResponse response,
-                   SendWithRetry(http_, request, policy));
+  return request;
+}
+
+absl::StatusOr<std::string> HeadscaleClient::Reply(
+    const std::string& method, const std::string& path,
+    const HttpResponse& response) const {
   if (response.status == 401) {
     return absl::PermissionDeniedError(absl::StrCat(
         "headscale: ", method, " ", path,
@@ -97,6 +96,23 @@ absl::StatusOr<std::string> HeadscaleClient::Call(const std::string& method,
                      response.status, " ", message));
   }
   return response.body;
+}
+
+absl::StatusOr<std::string> HeadscaleClient::Call(const std::string& method,
+                                                  const std::string& path,
+                                                  const std::string& body) {
+  RetryPolicy policy;
+  policy.deadline = absl::Seconds(30);
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   SendWithRetry(http_, Request(method, path, body), policy));
+  return Reply(method, path, response);
+}
+
+absl::Status HeadscaleClient::Probe(const std::string& user) {
+  const std::string path = gen_ >= 26 ? absl::StrCat("/api/v1/user?name=", user)
+                                      : std::string("/api/v1/user");
+  ASSIGN_OR_RETURN(HttpResponse response, http_.Send(Request("GET", path, "")));
+  return Reply("GET", path, response).status();
 }
 
 absl::StatusOr<std::string> HeadscaleClient::EnsureUser(const std::string& name,

@@ -45,6 +45,11 @@ class HeadscaleClient {
   // The user's id (0.26+) or name (0.23) as the key endpoints want it;
   // created when missing unless `create` is false (then NotFound).
   absl::StatusOr<std::string> EnsureUser(const std::string& name, bool create);
+  // One authenticated GET of the user list (no retry): OK when Headscale
+  // answers it, Unavailable/DeadlineExceeded when it cannot be reached,
+  // PermissionDenied for a rejected API key, FailedPrecondition for another
+  // HTTP error. For the dry run's reachability check.
+  absl::Status Probe(const std::string& user);
   absl::StatusOr<HeadscaleKey> CreateKey(const std::string& user,
                                          absl::Time expiration, bool reusable,
                                          bool ephemeral,
@@ -59,6 +64,13 @@ class HeadscaleClient {
                              const std::vector<std::string>& routes);
 
  private:
+  HttpRequest Request(const std::string& method, const std::string& path,
+                      const std::string& body) const;
+  // The reply body of a 2xx; PermissionDenied for 401, FailedPrecondition
+  // for other statuses.
+  absl::StatusOr<std::string> Reply(const std::string& method,
+                                    const std::string& path,
+                                    const HttpResponse& response) const;
   absl::StatusOr<std::string> Call(const std::string& method,
                                    const std::string& path,
                                    const std::string& body);

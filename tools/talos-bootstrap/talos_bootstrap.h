@@ -1,50 +1,48 @@
 // talos-bootstrap (README.md): from provisioned VMs in Talos maintenance
-// mode to a bootstrapped cluster with kubeconfig and talosconfig.
+// mode to a bootstrapped cluster with kubeconfig and talosconfig, Cilium
+// applied and every node Ready.
 //
-// Steps, each level-triggered (re-observed on every run):
-//   1 secrets bundle from the keystore (generated once, stored, reused);
-//   2 Headscale: user, one pre-auth key per node not yet registered (always
-//     with an expiration; kept in the keystore, left out of the config hash);
-//   3 machine configs per node;
-//   4 per node: maintenance (from TLS: no client cert asked, CN
-//     maintenance-service.talos.dev) -> ApplyConfiguration AUTO over TLS
-//     without server verification (trust on first use); configured ->
-//     dry_run first, apply only when the diff is not empty;
-//   5 Bootstrap once on the first control plane (AlreadyExists = done;
-//     FailedPrecondition retried only for "not available yet"/time sync),
-//     then wait for the etcd members;
-//   6 kubeconfig (0600, server = the VIP) and talosconfig (0600, endpoints =
-//     control-plane IPs), written when missing;
-//   7 Headscale: approve the spec's routes of enrolled nodes, expire their
-//     keys;
-//   8 Cilium: server-side apply of spec.talos.cilium_manifest through the
-//     bootstrap endpoint until the VIP answers, wait for its rollout and the
-//     nodes Ready (skipped when the manifest is not set).
+// Steps (events step names in quotes), each level-triggered (re-observed on
+// every run):
+//   "secrets"          the Talos secrets bundle from the keystore (generated
+//                      once, stored, reused; talos_secrets_store.h);
+//   "mesh keys"        Headscale: the user, one pre-auth key per node not yet
+//                      registered (mesh_enrolment.h);
+//   "configs"          the machine configs (machine_config.h);
+//   per node "boot wait", "apply", "cluster PKI wait", and "bootstrap" of
+//                      etcd once on the first control plane between them
+//                      (node_convergence.h, etcd_bootstrap.h);
+//   "etcd members wait", "kubeconfig", "talosconfig" (client_configs.h);
+//   "mesh enrolment"   routes approved, keys expired;
+//   "VIP wait", "cilium apply", "cilium rollout", "nodes ready"
+//                      (cilium_rollout.h; only with
+//                      spec.talos.cilium_manifest).
 // --dry-run: the plan (config hash per node, bootstrap pending or not, the
-// Cilium manifest pending).
+// Cilium manifest pending); Headscale must answer, the nodes and the VIP are
+// pending while they do not.
 #ifndef COLDSTART_TOOLS_TALOS_BOOTSTRAP_TALOS_BOOTSTRAP_H_
 #define COLDSTART_TOOLS_TALOS_BOOTSTRAP_TALOS_BOOTSTRAP_H_
-
-#include <ostream>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "lib/cli/cli.h"
+#include "lib/cli/tool_run.h"
 
 namespace coldstart {
 
 struct TalosBootstrapOptions {
   CommonOptions common;
-  // Overall deadline of the waits (boot, apply, bootstrap, etcd, Ready).
+  // Deadline of each phase's waits (apply and bootstrap; etcd members,
+  // configs and enrolment; Cilium and Ready). Must be positive.
   absl::Duration timeout = absl::Minutes(20);
 };
 
-// Runs the tool: reads the Cluster per the common options, converges, writes
-// the Cluster with status.talos_bootstrap to `out` (or the state file).
-// Progress on `err`. InvalidArgument for bad input; FailedPrecondition,
-// Unavailable, DeadlineExceeded, PermissionDenied for the world saying no.
-absl::Status RunTalosBootstrap(const TalosBootstrapOptions& options,
-                               std::ostream& out, std::ostream& err);
+// Runs the tool in the frame of lib/cli/tool_run.h: reads and validates the
+// Cluster, converges, writes the Cluster with status.talos_bootstrap (also
+// the partial status of a failed run). InvalidArgument for bad input or
+// options (nothing sent to the network); FailedPrecondition, Unavailable,
+// DeadlineExceeded, PermissionDenied for the world saying no.
+absl::Status RealMain(const TalosBootstrapOptions& options, ToolIo& io);
 
 }  // namespace coldstart
 
