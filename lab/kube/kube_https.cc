@@ -18,6 +18,10 @@
 namespace coldstart::lab {
 namespace {
 
+// The drop_reply rule that fired for the request this server thread is
+// handling (httplib runs a request's pre-routing and handler on one thread).
+thread_local std::string dropped_reply_rule;
+
 absl::Status WritePrivateFile(const std::string& path,
                               const std::string& content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -106,6 +110,10 @@ absl::StatusOr<std::unique_ptr<KubeHttpsServer>> KubeHttpsServer::Start(
             ResetConnection(req);
             res.status = 500;
             return httplib::Server::HandlerResponse::Handled;
+          case FaultRule::kDropReply:
+            // Applied by dispatch: the call runs, then its answer is lost.
+            dropped_reply_rule = rule.name();
+            return httplib::Server::HandlerResponse::Unhandled;
           default:
             return httplib::Server::HandlerResponse::Unhandled;
         }
@@ -120,6 +128,16 @@ absl::StatusOr<std::unique_ptr<KubeHttpsServer>> KubeHttpsServer::Start(
     request.content_type = req.get_header_value("Content-Type");
     request.body = req.body;
     ApiResponse response = api.Handle(request);
+    if (!dropped_reply_rule.empty()) {
+      if (impl->options.requests != nullptr) {
+        impl->options.requests->Append({impl->options.module, req.method,
+                                        req.path, 0, absl::Now(),
+                                        dropped_reply_rule});
+      }
+      dropped_reply_rule.clear();
+      ResetConnection(req);
+      return;
+    }
     res.status = response.status;
     res.set_content(std::move(response.body), response.content_type.c_str());
     if (impl->options.requests != nullptr) {

@@ -11,7 +11,7 @@
 namespace coldstart::lab {
 
 absl::StatusOr<std::unique_ptr<TestKubeApi>> StartTestKubeApi(
-    const std::string& dir, ApiServerOptions options) {
+    const std::string& dir, ApiServerOptions options, FaultInjector* faults) {
   auto t = std::make_unique<TestKubeApi>();
   ASSIGN_OR_RETURN(t->pki, IssueKubePki({"127.0.0.1"}));
   t->api = std::make_unique<ApiServer>(std::move(options));
@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<TestKubeApi>> StartTestKubeApi(
   https.server_key_pem = t->pki.server_key_pem;
   https.client_ca_pem = t->pki.ca_cert_pem;
   https.tls_dir = dir;
+  https.faults = faults;
   ASSIGN_OR_RETURN(t->https, KubeHttpsServer::Start(*t->api, https));
   t->url = t->https->url();
   t->kubeconfig_path = absl::StrCat(dir, "/kubeconfig");

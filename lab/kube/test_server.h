@@ -25,8 +25,10 @@ struct TestKubeApi {
 };
 
 // Starts the simulator with `options`; files go under `dir` (must exist).
+// `faults` (optional, not owned) are applied as by the lab's kube module.
 absl::StatusOr<std::unique_ptr<TestKubeApi>> StartTestKubeApi(
-    const std::string& dir, ApiServerOptions options = {});
+    const std::string& dir, ApiServerOptions options = {},
+    FaultInjector* faults = nullptr);
 
 }  // namespace coldstart::lab
 

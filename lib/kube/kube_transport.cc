@@ -45,7 +45,14 @@ class KubeHttpClient : public HttpClient {
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     CURL* h = Acquire();
     absl::StatusOr<HttpResponse> result = SendOn(h, request);
-    Release(h);
+    if (result.ok()) {
+      Release(h);
+    } else {
+      // A transfer that failed (e.g. a connection reset after the request
+      // was sent) can leave the handle's TLS state unusable: the next
+      // handshake on it fails as if the server were untrusted. Start over.
+      curl_easy_cleanup(h);
+    }
     return result;
   }
 
