@@ -102,9 +102,8 @@ absl::StatusOr<std::string> ImageConverger::PostSchematic() {
   request.url = absl::StrCat(spec().image().factory_url(), "/schematics");
   request.body = yaml_;
   request.headers.push_back({"Content-Type", "application/yaml"});
-  PollOptions options =
-      context_.PollFor("an answer to Image Factory POST /schematics",
-                       context_.options().retry_deadline);
+  PollOptions options = context_.PollFor("Image Factory POST /schematics",
+                                         context_.options().retry_deadline);
   options.max_attempts = 10;
   options.backoff = {absl::Milliseconds(50), absl::Seconds(5), 2.0, 0.25};
   ASSIGN_OR_RETURN(
@@ -191,9 +190,9 @@ absl::Status EnsureImage(ProvisionContext& context, PveClient& pve,
 absl::Status ProbeImageFactory(ProvisionContext& context) {
   HttpRequest request;
   request.url = context.spec().image().factory_url();
-  PollOptions options = context.PollFor("an answer from the Image Factory",
-                                        context.options().retry_deadline);
-  options.max_attempts = 3;
+  PollOptions options =
+      context.PollFor("Image Factory GET /", context.options().retry_deadline);
+  options.max_attempts = kProbeAttempts;
   return SendPolled(context.factory_http(), request, options).status();
 }
 

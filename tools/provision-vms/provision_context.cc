@@ -43,9 +43,10 @@ absl::StatusOr<std::unique_ptr<ProvisionContext>> ProvisionContext::Create(
   return context;
 }
 
-PveClient ProvisionContext::Client(Secret credential) {
+PveClient ProvisionContext::Client(Secret credential, int call_attempts) {
   PveWaits waits;
   waits.call_deadline = options_.retry_deadline;
+  waits.call_attempts = call_attempts;
   waits.poll_for = [this](absl::string_view what, absl::Duration timeout) {
     return run_.PollFor(what, timeout);
   };

@@ -25,6 +25,8 @@ namespace coldstart {
 
 // Proxmox task attempts when a task ends in a lock timeout.
 inline constexpr int kTaskAttempts = 5;
+// Attempts of a dry run's reachability probe (a quick answer, not a wait).
+inline constexpr int kProbeAttempts = 3;
 
 class ProvisionContext {
  public:
@@ -41,8 +43,9 @@ class ProvisionContext {
   HttpClient& factory_http() { return *factory_http_; }
 
   // A Proxmox API client with `credential`, waiting on the run's clock with
-  // its progress lines.
-  PveClient Client(Secret credential);
+  // its progress lines; each call is tried up to `call_attempts` times
+  // within --retry-deadline.
+  PveClient Client(Secret credential, int call_attempts = 10);
   // The run's PollOptions (ToolRun::PollFor).
   PollOptions PollFor(absl::string_view what, absl::Duration timeout);
   // A plan line ("provision-vms: plan: ...") and a plain progress line.

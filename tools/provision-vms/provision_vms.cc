@@ -68,7 +68,7 @@ class Provisioner {
   absl::StatusOr<AccessResult> Layer0(const Secret& admin);
   absl::StatusOr<Secret> ProvisioningCredential(
       const std::optional<Secret>& admin, const AccessResult& access);
-  absl::Status CheckProxmoxAnswers(PveClient& client);
+  absl::Status CheckProxmoxAnswers(const Secret& credential);
   absl::Status PlanAndConverge(PveClient& pve,
                                const std::map<int, ObservedVm>& observed);
   absl::Status ConvergeVms(PveClient& pve, std::vector<VmPlan>& plans,
@@ -85,9 +85,9 @@ absl::Status Provisioner::Run() {
     ASSIGN_OR_RETURN(access, Layer0(*admin));
   }
   ASSIGN_OR_RETURN(Secret provisioning, ProvisioningCredential(admin, access));
-  PveClient pve = context_.Client(std::move(provisioning));
+  PveClient pve = context_.Client(provisioning);
   if (dry()) {
-    if (!admin.has_value()) RETURN_IF_ERROR(CheckProxmoxAnswers(pve));
+    if (!admin.has_value()) RETURN_IF_ERROR(CheckProxmoxAnswers(provisioning));
     RETURN_IF_ERROR(context_.run().CheckEndpoint(
         "the Image Factory", context_.spec().image().factory_url(),
         EndpointExistence::kMustExist, ProbeImageFactory(context_)));
@@ -126,8 +126,8 @@ absl::StatusOr<std::optional<Secret>> Provisioner::AdminCredential() {
 }
 
 absl::StatusOr<AccessResult> Provisioner::Layer0(const Secret& admin) {
+  if (dry()) RETURN_IF_ERROR(CheckProxmoxAnswers(admin));
   PveClient client = context_.Client(admin);
-  if (dry()) RETURN_IF_ERROR(CheckProxmoxAnswers(client));
   Events::StepId step = context_.events().Start("access");
   absl::StatusOr<AccessResult> access = EnsureAccess(context_, client);
   context_.events().End(step, access.status());
@@ -162,10 +162,11 @@ absl::StatusOr<Secret> Provisioner::ProvisioningCredential(
 }
 
 // Dry run: Proxmox must exist and accept the token (GET /version).
-absl::Status Provisioner::CheckProxmoxAnswers(PveClient& client) {
+absl::Status Provisioner::CheckProxmoxAnswers(const Secret& credential) {
+  PveClient probe = context_.Client(credential, kProbeAttempts);
   return context_.run().CheckEndpoint(
       "the Proxmox VE API", pve_spec().endpoint(),
-      EndpointExistence::kMustExist, client.Get("/version").status());
+      EndpointExistence::kMustExist, probe.Get("/version").status());
 }
 
 absl::Status Provisioner::PlanAndConverge(

@@ -266,16 +266,15 @@ TEST_F(ProvisionContractTest, EmptyColdstartKeystoreFallsBackToTheSpec) {
 TEST_F(ProvisionContractTest, LongRetriesPrintWhatIsAwaited) {
   StartLab(0.001, R"pb(
     rules {
-      name: "version-503"
-      endpoint: "pve:GET /api2/json/version"
+      name: "roles-503"
+      endpoint: "pve:GET /api2/json/access/roles"
       first_calls: 8
       http_status { code: 503 body: "{\"data\":null}" }
     }
   )pb");
   InProcessRun run = RunInProcess(DryRun(WriteSpec()), {}, &clock_);
   ASSERT_TRUE(run.status.ok()) << run.status << run.err;
-  EXPECT_THAT(run.err,
-              HasSubstr("waiting for an answer to Proxmox GET /version: "));
+  EXPECT_THAT(run.err, HasSubstr("waiting for Proxmox GET /access/roles: "));
 }
 
 TEST_F(ProvisionContractTest, EventsFileHasEveryStepWithItsNode) {

@@ -176,15 +176,18 @@ absl::StatusOr<json> PveClient::Call(absl::string_view method,
       {"Authorization",
        Secret::FromView(absl::StrCat("PVEAPIToken=", credential_.Reveal()))});
   std::string what = absl::StrCat("Proxmox ", method, " ", path);
-  PollOptions options =
-      PollFor(absl::StrCat("an answer to ", what), waits_.call_deadline);
+  PollOptions options = PollFor(what, waits_.call_deadline);
   options.max_attempts = waits_.call_attempts;
   options.backoff = {absl::Milliseconds(50), absl::Seconds(5), 2.0, 0.25};
   absl::StatusOr<HttpResponse> response =
       SendPolled(http_, request, options, IsRetryablePveResponse);
   if (!response.ok()) {
+    // A give-up already starts with `what`.
+    absl::string_view message = response.status().message();
     return absl::Status(response.status().code(),
-                        absl::StrCat(what, ": ", response.status().message()));
+                        absl::StartsWith(message, what)
+                            ? std::string(message)
+                            : absl::StrCat(what, ": ", message));
   }
   if (response->status == 200) {
     json body = json::parse(response->body, nullptr, false);
