@@ -29,7 +29,7 @@ std::vector<EventRecord> ReadEventRecords(absl::string_view path) {
 int FindEventRecord(const std::vector<EventRecord>& records,
                     absl::string_view step, absl::string_view node,
                     absl::string_view event) {
-  for (int i = 0; i < records.size(); ++i) {
+  for (int i = 0; i < static_cast<int>(records.size()); ++i) {
     if (records[i].step == step && records[i].node == node &&
         records[i].event == event) {
       return i;

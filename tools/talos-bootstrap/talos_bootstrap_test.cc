@@ -50,6 +50,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr char kApiKey[] = "hs-api-key-from-env";
+constexpr char kStoredApiKey[] = "hs-api-key-from-keystore";
 
 bool Exists(const std::string& path) {
   struct stat info;
@@ -161,6 +162,16 @@ class TalosBootstrapTest : public ::testing::Test {
     io_.environment = FixedEnvironment(environment_);
     return RealMain(options, io_);
   }
+  // Stores kStoredApiKey as the cluster's Headscale API key in `keystore`.
+  void StoreApiKey(const std::string& keystore) {
+    auto opened = OpenKeystore(keystore);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    ASSERT_TRUE((*opened)
+                    ->Store(ClusterSecretAttributes("test-cluster",
+                                                    "headscale-api-key"),
+                            "key", Secret::FromView(kStoredApiKey))
+                    .ok());
+  }
   absl::Status DryRunWithState() {
     TalosBootstrapOptions options;
     options.common.state = state_;
@@ -168,7 +179,7 @@ class TalosBootstrapTest : public ::testing::Test {
     return Run(options);
   }
 
-  FakeHeadscale headscale_{{kApiKey, "hs-api-key-from-keystore"}};
+  FakeHeadscale headscale_{{kApiKey, kStoredApiKey}};
   std::string dir_, state_, state_text_, keystore_;
   v1::Cluster cluster_;
   std::map<std::string, std::string> environment_;
@@ -314,19 +325,13 @@ TEST_F(TalosBootstrapTest, HeadscaleKeyFromTheEnvironmentFirstThenKeystore) {
   EXPECT_THAT(err_.str(), Not(HasSubstr(kApiKey)));
 
   // Without the variable: the keystore item the spec names.
-  auto keystore = OpenKeystore(keystore_);
-  ASSERT_TRUE(keystore.ok()) << keystore.status();
-  ASSERT_TRUE(
-      (*keystore)
-          ->Store(ClusterSecretAttributes("test-cluster", "headscale-api-key"),
-                  "key", Secret::FromView("hs-api-key-from-keystore"))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(StoreApiKey(keystore_));
   environment_.erase("HEADSCALE_API_KEY");
-  const int before = headscale_.tokens().size();
+  const size_t before = headscale_.tokens().size();
   ASSERT_TRUE(DryRunWithState().ok()) << err_.str();
   const std::vector<std::string> tokens = headscale_.tokens();
   ASSERT_GT(tokens.size(), before);
-  EXPECT_EQ(tokens.back(), "hs-api-key-from-keystore");
+  EXPECT_EQ(tokens.back(), kStoredApiKey);
 }
 
 TEST_F(TalosBootstrapTest, EmptyKeystoreVariableFallsBackToTheSpecKeystore) {
@@ -334,18 +339,12 @@ TEST_F(TalosBootstrapTest, EmptyKeystoreVariableFallsBackToTheSpecKeystore) {
   cluster_.mutable_spec()->mutable_sealed_secrets()->set_keystore(
       spec_keystore);
   WriteState();
-  auto keystore = OpenKeystore(spec_keystore);
-  ASSERT_TRUE(keystore.ok()) << keystore.status();
-  ASSERT_TRUE(
-      (*keystore)
-          ->Store(ClusterSecretAttributes("test-cluster", "headscale-api-key"),
-                  "key", Secret::FromView("hs-api-key-from-keystore"))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(StoreApiKey(spec_keystore));
   environment_ = {{"COLDSTART_KEYSTORE", ""}};
   ASSERT_TRUE(DryRunWithState().ok()) << err_.str();
   EXPECT_THAT(err_.str(), HasSubstr("spec-keystore"));
   ASSERT_FALSE(headscale_.tokens().empty());
-  EXPECT_EQ(headscale_.tokens().back(), "hs-api-key-from-keystore");
+  EXPECT_EQ(headscale_.tokens().back(), kStoredApiKey);
 }
 
 }  // namespace
