@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lib/base/clock.h"
+#include "lib/base/file.h"
 #include "lib/base/poll.h"
 #include "lib/base/status_macros.h"
 #include "lib/net/http_tls_pin.h"
@@ -295,10 +296,32 @@ std::string Describe(const absl::StatusOr<HttpResponse>& outcome) {
 
 }  // namespace
 
+absl::StatusOr<HttpResponse> SendPolled(
+    HttpClient& client, const HttpRequest& request, const PollOptions& options,
+    std::function<bool(const HttpResponse&)> retry_if) {
+  RetryPolicy policy;
+  policy.retry_if = std::move(retry_if);
+  Clock& clock = options.clock != nullptr ? *options.clock : *Clock::Real();
+  std::optional<absl::StatusOr<HttpResponse>> last;
+  const absl::Status polled = Poll(options, [&](PollAttempt& attempt) {
+    HttpRequest once = request;
+    once.timeout = std::min(request.timeout, attempt.remaining);
+    last = client.Send(once);
+    if (!IsRetryable(*last, policy)) return absl::OkStatus();
+    if (!last->ok()) return last->status();
+    const HttpResponse& response = **last;
+    attempt.retry_after = RetryAfter(response, clock.Now());
+    return absl::UnavailableError(absl::StrCat(
+        "HTTP ", response.status, response.body.empty() ? "" : ": ",
+        Abbreviate(response.body, 200)));
+  });
+  if (!polled.ok()) return polled;
+  return *std::move(last);
+}
+
 absl::StatusOr<HttpResponse> SendWithRetry(HttpClient& client,
                                            const HttpRequest& request,
                                            const RetryPolicy& policy) {
-  Clock& clock = policy.clock != nullptr ? *policy.clock : *Clock::Real();
   PollOptions poll;
   poll.what = absl::StrCat(request.method, " ", UrlForMessages(request.url));
   poll.timeout = policy.deadline;
@@ -307,29 +330,10 @@ absl::StatusOr<HttpResponse> SendWithRetry(HttpClient& client,
   poll.backoff.max = policy.max_backoff;
   poll.backoff.multiplier = policy.multiplier;
   poll.backoff.jitter = policy.jitter;
-  poll.clock = &clock;
+  poll.clock = policy.clock;
   poll.uniform01 = policy.uniform01;
   poll.progress = policy.progress;
-
-  HttpRequest attempt_request;
-  attempt_request.method = request.method;
-  attempt_request.url = request.url;
-  attempt_request.headers = request.headers;
-  attempt_request.secret_headers = request.secret_headers;
-  attempt_request.body = request.body;
-  absl::StatusOr<HttpResponse> outcome =
-      absl::UnknownError("no attempt was made");
-  const absl::Status polled = Poll(poll, [&](PollAttempt& attempt) {
-    attempt_request.timeout = std::min(request.timeout, attempt.remaining);
-    outcome = client.Send(attempt_request);
-    if (!IsRetryable(outcome, policy)) return absl::OkStatus();
-    if (outcome.ok()) {
-      attempt.retry_after = RetryAfter(*outcome, clock.Now());
-    }
-    return absl::UnavailableError(Describe(outcome));
-  });
-  if (!polled.ok()) return polled;
-  return outcome;
+  return SendPolled(client, request, poll, policy.retry_if);
 }
 
 // --- Record / replay

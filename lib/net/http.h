@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "lib/base/clock.h"
+#include "lib/base/poll.h"
 #include "lib/secrets/secret.h"
 
 namespace coldstart {
@@ -146,6 +147,17 @@ std::optional<absl::Duration> RetryAfter(const HttpResponse& response,
 absl::StatusOr<HttpResponse> SendWithRetry(HttpClient& client,
                                            const HttpRequest& request,
                                            const RetryPolicy& policy);
+
+// Sends `request`, retrying while IsRetryable (with `retry_if` as
+// RetryPolicy::retry_if) through the one polling loop with `options`'
+// deadline, backoff, clock and progress lines, honouring Retry-After; each
+// attempt's timeout is cut to the time that remains. Returns the first
+// non-retryable outcome (any HTTP status, or the client's error); when the
+// retries run out, Poll's DeadlineExceeded / Unavailable naming
+// `options.what` and the last outcome ("HTTP 503: <body, abbreviated>").
+absl::StatusOr<HttpResponse> SendPolled(
+    HttpClient& client, const HttpRequest& request, const PollOptions& options,
+    std::function<bool(const HttpResponse&)> retry_if = nullptr);
 
 // An HttpClient that applies SendWithRetry with a fixed policy to `inner`.
 class RetryingHttpClient : public HttpClient {

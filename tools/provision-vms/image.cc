@@ -10,8 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "lib/base/file.h"
 #include "lib/base/status_macros.h"
+#include "lib/net/http.h"
 #include "nlohmann/json.hpp"
-#include "tools/provision-vms/polled_http.h"
 #include "tools/provision-vms/vm_config.h"
 
 namespace coldstart {

@@ -12,7 +12,7 @@
 #include "absl/strings/strip.h"
 #include "lib/base/clock.h"
 #include "lib/base/status_macros.h"
-#include "tools/provision-vms/polled_http.h"
+#include "lib/net/http.h"
 
 namespace coldstart {
 namespace {

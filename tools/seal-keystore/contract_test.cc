@@ -27,11 +27,14 @@
 #include "lib/secrets/secret.h"
 #include "lib/testing/fake_clock.h"
 #include "lib/testing/files.h"
+#include "lib/testing/tcp_listener.h"
 #include "nlohmann/json.hpp"
 #include "tools/seal-keystore/seal_keystore_testing.h"
 
 namespace coldstart {
 namespace {
+
+using ::coldstart::testing::SilentTcpListener;
 
 namespace fs = std::filesystem;
 using ::coldstart::testing::MakeTempDir;
@@ -43,41 +46,6 @@ using ::coldstart::testing::Vector;
 using ::coldstart::testing::WriteTestFile;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// A TCP listener on 127.0.0.1 that never accepts: a connection attempt
-// shows as a pending connection.
-class Listener {
- public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), size), 0);
-    EXPECT_EQ(listen(fd_, 8), 0);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-    fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~Listener() { Close(); }
-  int port() const { return port_; }
-  bool SomeoneConnected() {
-    const int connection = accept(fd_, nullptr, nullptr);
-    if (connection < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-    close(connection);
-    return true;
-  }
-  // Afterwards the port refuses connections.
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class SealKeystoreContractTest : public ::testing::Test {
  protected:
@@ -167,7 +135,7 @@ TEST_F(SealKeystoreContractTest, DirectoryAsInOrStateIsBadInputAndNoLockLeft) {
 
 TEST_F(SealKeystoreContractTest,
        InvalidSpecIsBadInputWithPositionAndNoNetwork) {
-  Listener api;
+  SilentTcpListener api;
   v1::Cluster invalid = cluster_;
   invalid.mutable_spec()->mutable_nodes(1)->set_ip(
       cluster_.spec().nodes(0).ip());
@@ -184,7 +152,7 @@ TEST_F(SealKeystoreContractTest,
                 ::testing::MatchesRegex(".*invalid\\.txtpb:[0-9]+:[0-9]+: .*"))
         << command;
     EXPECT_FALSE(fs::exists(dir_ + "/invalid.txtpb.lock")) << command;
-    EXPECT_FALSE(api.SomeoneConnected()) << command;
+    EXPECT_FALSE(api.Contacted()) << command;
   }
   EXPECT_EQ(ReadTestFile(dir_ + "/invalid.txtpb"), before);
   EXPECT_FALSE(fs::exists(dir_ + "/gitops"));
@@ -218,7 +186,7 @@ TEST_F(SealKeystoreContractTest, DryRunWithTheApiNotUpYetIsPending) {
               HasSubstr(absl::StrCat("plan: pending: the kubeconfig at ", dir_,
                                      "/kubeconfig")));
   // The kubeconfig is there, the API (the VIP) does not answer.
-  Listener closed;
+  SilentTcpListener closed;
   const int port = closed.port();
   closed.Close();
   options.kube.kubeconfig = Kubeconfig(port);

@@ -22,12 +22,15 @@
 #include "lib/cli/cli.h"
 #include "lib/cli/cluster_textproto.h"
 #include "lib/testing/files.h"
+#include "lib/testing/tcp_listener.h"
 #include "nlohmann/json.hpp"
 #include "tools/verify-cluster/verify_cluster.h"
 #include "tools/verify-cluster/verify_cluster_fixture.h"
 
 namespace coldstart {
 namespace {
+
+using ::coldstart::testing::SilentTcpListener;
 
 using ::coldstart::testing::MakeTempDir;
 using ::coldstart::testing::ReadTestFile;
@@ -42,35 +45,6 @@ bool Exists(const std::string& path) {
   struct stat info;
   return stat(path.c_str(), &info) == 0;
 }
-
-// A loopback port that accepts connections and tells whether any came.
-class Listener {
- public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(address);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), size), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-    fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~Listener() { close(fd_); }
-  int port() const { return port_; }
-  bool Contacted() {
-    const int connection = accept(fd_, nullptr, nullptr);
-    if (connection < 0) return false;
-    close(connection);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class VerifyClusterContractTest : public VerifyClusterFixture {
  protected:
@@ -124,7 +98,7 @@ TEST_F(VerifyClusterContractTest, InvalidSpecIsBadInputAndNothingIsSent) {
   bad.replace(bad.find(ip), ip.size(), "127.0.1.1");
   const std::string state = absl::StrCat(dir_, "/bad.txtpb");
   WriteTestFile(state, bad);
-  Listener api;
+  SilentTcpListener api;
   VerifyOptions options = Options();
   options.common.in.clear();
   options.common.state = state;
