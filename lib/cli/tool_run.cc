@@ -113,8 +113,10 @@ absl::StatusOr<Secret> ToolRun::Credential(const CredentialSource& source) {
     }
     return resolved.status();
   }
-  events_->Note(
-      absl::StrCat("using ", source.description, " from ", resolved->source));
+  if (credentials_noted_.insert(source.description).second) {
+    events_->Note(absl::StrCat("using ", source.description, " from ",
+                               resolved->source));
+  }
   return std::move(resolved->secret);
 }
 

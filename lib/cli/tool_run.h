@@ -26,6 +26,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <ostream>
 #include <string>
 
@@ -154,6 +155,8 @@ class ToolRun {
   std::string keystore_spec_;
   std::unique_ptr<Keystore> keystore_;
   bool finished_ = false;
+  // Descriptions of the credentials whose source was already printed.
+  std::set<std::string> credentials_noted_;
 };
 
 }  // namespace coldstart

@@ -12,13 +12,23 @@
 #   Headscale) is exit 1 naming it; an endpoint an earlier layer creates (the
 #   Kubernetes API behind the VIP) is a "pending" line and exit 0;
 # - --events FILE gets the tool's step records.
-# Usage: tool_contract_test.sh LAB_SPEC TOOL_BINARY...
+# Usage: tool_contract_test.sh LAB_SPEC CILIUM_MANIFEST TOOL_BINARY...
 set -u
 lab_spec="$PWD/$1"
-shift
+cilium_manifest="$PWD/$2"
+shift 2
+binaries=()
+for binary in "$@"; do binaries+=("$PWD/$binary"); done
 work="${TEST_TMPDIR:-/tmp}/tool_contract"
 rm -rf "$work"
 mkdir -p "$work/a-directory"
+# The spec's CA files (lab-ca.pem) are relative to the working directory: a
+# real CA certificate there, so the runs get past loading it.
+cd "$work" || exit 1
+cp "$cilium_manifest" "$work/"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$work/lab-ca.key" -out "$work/lab-ca.pem" -days 2 \
+  -subj "/CN=tool contract test CA" 2> /dev/null || { echo "openssl failed" >&2; exit 1; }
 export COLDSTART_KEYSTORE="file:$work/keystore"
 # Credentials so that dry runs get as far as the network (values are fake;
 # nothing but loopback is contacted, and nothing listens there).
@@ -44,8 +54,7 @@ run() {
   timeout 120 "${tool_cmd[@]}" "$@" > "$work/out" 2> "$work/err" < /dev/null || status=$?
 }
 
-for binary in "$@"; do
-  binary="$PWD/$binary"
+for binary in "${binaries[@]}"; do
   name=$(basename "$binary")
   if [ "$name" = seal-keystore ]; then
     tool_cmd=("$binary" restore)
