@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lab/kube/api_server_internal.h"
+#include "lib/base/time_format.h"
 
 namespace coldstart::lab {
 
@@ -25,7 +26,6 @@ using kube_api_internal::NewUid;
 using kube_api_internal::NotFoundMessage;
 using kube_api_internal::NotFoundPath;
 using kube_api_internal::ObjectKey;
-using kube_api_internal::Rfc3339;
 using kube_api_internal::TypeKey;
 
 ApiServer::ApiServer(ApiServerOptions options) : options_(std::move(options)) {

@@ -138,10 +138,6 @@ std::string FieldText(const Json& j, absl::string_view dotted) {
   return v->is_string() ? v->get<std::string>() : v->dump();
 }
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 bool AcceptsTable(absl::string_view accept) {
   return absl::StrContains(accept, "as=Table");
 }

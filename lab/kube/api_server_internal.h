@@ -42,7 +42,6 @@ const Json* Field(const Json& j, absl::string_view dotted);
 // That value as text (strings bare, others as JSON); "" when absent/null.
 std::string FieldText(const Json& j, absl::string_view dotted);
 
-std::string Rfc3339(absl::Time t);
 // The Accept header asks for a Table (`as=Table`).
 bool AcceptsTable(absl::string_view accept);
 

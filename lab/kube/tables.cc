@@ -9,35 +9,20 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "lib/json/json_path.h"
 
 namespace coldstart::lab {
 namespace {
 
+// The value at `keys`, or a null value (lib/json/json_path.h).
 const Json& Path(const Json& j, std::initializer_list<const char*> keys) {
   static const Json* const kNull = new Json();
-  const Json* cur = &j;
-  for (const char* k : keys) {
-    if (!cur->is_object()) return *kNull;
-    auto it = cur->find(k);
-    if (it == cur->end()) return *kNull;
-    cur = &*it;
-  }
-  return *cur;
-}
-
-std::string Str(const Json& j, std::initializer_list<const char*> keys,
-                const std::string& fallback = "") {
-  const Json& v = Path(j, keys);
-  return v.is_string() ? v.get<std::string>() : fallback;
-}
-
-int64_t Int(const Json& j, std::initializer_list<const char*> keys) {
-  const Json& v = Path(j, keys);
-  return v.is_number() ? v.get<int64_t>() : 0;
+  const Json* found = JsonAt(j, keys);
+  return found != nullptr ? *found : *kNull;
 }
 
 std::string Age(const Json& obj, absl::Time now) {
-  std::string ts = Str(obj, {"metadata", "creationTimestamp"});
+  std::string ts = JsonString(obj, {"metadata", "creationTimestamp"});
   absl::Time t;
   std::string err;
   if (ts.empty() || !absl::ParseTime(absl::RFC3339_full, ts, &t, &err)) {
@@ -69,8 +54,8 @@ std::string NodeStatus(const Json& node) {
   const Json& conds = Path(node, {"status", "conditions"});
   if (conds.is_array()) {
     for (const Json& c : conds) {
-      if (Str(c, {"type"}) != "Ready") continue;
-      status = Str(c, {"status"}) == "True" ? "Ready" : "NotReady";
+      if (JsonString(c, {"type"}) != "Ready") continue;
+      status = JsonString(c, {"status"}) == "True" ? "Ready" : "NotReady";
     }
   }
   if (Path(node, {"spec", "unschedulable"}) == Json(true)) {
@@ -99,7 +84,7 @@ std::string NodeAddress(const Json& node, const char* type) {
   const Json& addrs = Path(node, {"status", "addresses"});
   if (addrs.is_array()) {
     for (const Json& a : addrs) {
-      if (Str(a, {"type"}) == type) return Str(a, {"address"});
+      if (JsonString(a, {"type"}) == type) return JsonString(a, {"address"});
     }
   }
   return "<none>";
@@ -110,26 +95,26 @@ std::string Unknown(const std::string& s) {
 }
 
 Printer NodePrinter() {
-  return {
-      {Col("Name", "string", 0, "name"), Col("Status"), Col("Roles"),
-       Col("Age"), Col("Version"), Col("Internal-IP", "string", 1),
-       Col("External-IP", "string", 1), Col("OS-Image", "string", 1),
-       Col("Kernel-Version", "string", 1),
-       Col("Container-Runtime", "string", 1)},
-      [](const Json& n, absl::Time now) {
-        return std::vector<Json>{
-            Str(n, {"metadata", "name"}),
-            NodeStatus(n),
-            NodeRoles(n),
-            Age(n, now),
-            Str(n, {"status", "nodeInfo", "kubeletVersion"}),
-            NodeAddress(n, "InternalIP"),
-            NodeAddress(n, "ExternalIP"),
-            Unknown(Str(n, {"status", "nodeInfo", "osImage"})),
-            Unknown(Str(n, {"status", "nodeInfo", "kernelVersion"})),
-            Unknown(Str(n, {"status", "nodeInfo", "containerRuntimeVersion"})),
-        };
-      }};
+  return {{Col("Name", "string", 0, "name"), Col("Status"), Col("Roles"),
+           Col("Age"), Col("Version"), Col("Internal-IP", "string", 1),
+           Col("External-IP", "string", 1), Col("OS-Image", "string", 1),
+           Col("Kernel-Version", "string", 1),
+           Col("Container-Runtime", "string", 1)},
+          [](const Json& n, absl::Time now) {
+            return std::vector<Json>{
+                JsonString(n, {"metadata", "name"}),
+                NodeStatus(n),
+                NodeRoles(n),
+                Age(n, now),
+                JsonString(n, {"status", "nodeInfo", "kubeletVersion"}),
+                NodeAddress(n, "InternalIP"),
+                NodeAddress(n, "ExternalIP"),
+                Unknown(JsonString(n, {"status", "nodeInfo", "osImage"})),
+                Unknown(JsonString(n, {"status", "nodeInfo", "kernelVersion"})),
+                Unknown(JsonString(
+                    n, {"status", "nodeInfo", "containerRuntimeVersion"})),
+            };
+          }};
 }
 
 std::string RestartsText(const Json& pod, absl::Time now) {
@@ -139,8 +124,9 @@ std::string RestartsText(const Json& pod, absl::Time now) {
     const Json& statuses = Path(pod, {"status", list});
     if (!statuses.is_array()) continue;
     for (const Json& s : statuses) {
-      restarts += Int(s, {"restartCount"});
-      std::string fin = Str(s, {"lastState", "terminated", "finishedAt"});
+      restarts += JsonInt(s, {"restartCount"});
+      std::string fin =
+          JsonString(s, {"lastState", "terminated", "finishedAt"});
       absl::Time t;
       std::string err;
       if (!fin.empty() && absl::ParseTime(absl::RFC3339_full, fin, &t, &err)) {
@@ -179,34 +165,34 @@ Printer PodPrinter() {
           [](const Json& p, absl::Time now) {
             std::string ip;
             const Json& ips = Path(p, {"status", "podIPs"});
-            if (ips.is_array() && !ips.empty()) ip = Str(ips[0], {"ip"});
-            if (ip.empty()) ip = Str(p, {"status", "podIP"});
+            if (ips.is_array() && !ips.empty()) ip = JsonString(ips[0], {"ip"});
+            if (ip.empty()) ip = JsonString(p, {"status", "podIP"});
             return std::vector<Json>{
-                Str(p, {"metadata", "name"}),
+                JsonString(p, {"metadata", "name"}),
                 PodReady(p),
                 PodStatusText(p),
                 RestartsText(p, now),
                 Age(p, now),
                 OrNone(ip),
-                OrNone(Str(p, {"spec", "nodeName"})),
-                OrNone(Str(p, {"status", "nominatedNodeName"})),
+                OrNone(JsonString(p, {"spec", "nodeName"})),
+                OrNone(JsonString(p, {"status", "nominatedNodeName"})),
                 "<none>"};
           }};
 }
 
 std::string ServiceExternalIp(const Json& svc, bool* clipped_ok) {
   (void)clipped_ok;
-  std::string type = Str(svc, {"spec", "type"}, "ClusterIP");
+  std::string type = JsonString(svc, {"spec", "type"}, "ClusterIP");
   std::vector<std::string> external;
   const Json& eips = Path(svc, {"spec", "externalIPs"});
-  if (type == "ExternalName") return Str(svc, {"spec", "externalName"});
+  if (type == "ExternalName") return JsonString(svc, {"spec", "externalName"});
   if (type == "LoadBalancer") {
     std::set<std::string> lb;
     const Json& ingress = Path(svc, {"status", "loadBalancer", "ingress"});
     if (ingress.is_array()) {
       for (const Json& i : ingress) {
-        std::string v = Str(i, {"ip"});
-        if (v.empty()) v = Str(i, {"hostname"});
+        std::string v = JsonString(i, {"ip"});
+        if (v.empty()) v = JsonString(i, {"hostname"});
         if (!v.empty()) lb.insert(v);
       }
     }
@@ -235,12 +221,13 @@ Printer ServicePrinter() {
             const Json& ps = Path(s, {"spec", "ports"});
             if (ps.is_array()) {
               for (const Json& p : ps) {
-                std::string proto = Str(p, {"protocol"}, "TCP");
-                int64_t node_port = Int(p, {"nodePort"});
+                std::string proto = JsonString(p, {"protocol"}, "TCP");
+                int64_t node_port = JsonInt(p, {"nodePort"});
                 ports.push_back(
-                    node_port > 0 ? absl::StrCat(Int(p, {"port"}), ":",
-                                                 node_port, "/", proto)
-                                  : absl::StrCat(Int(p, {"port"}), "/", proto));
+                    node_port > 0
+                        ? absl::StrCat(JsonInt(p, {"port"}), ":", node_port,
+                                       "/", proto)
+                        : absl::StrCat(JsonInt(p, {"port"}), "/", proto));
               }
             }
             std::vector<std::string> selector;
@@ -251,14 +238,14 @@ Printer ServicePrinter() {
                     k, "=", v.is_string() ? v.get<std::string>() : v.dump()));
               }
             }
-            std::string cluster_ip = Str(s, {"spec", "clusterIP"});
+            std::string cluster_ip = JsonString(s, {"spec", "clusterIP"});
             const Json& ips = Path(s, {"spec", "clusterIPs"});
             if (ips.is_array() && !ips.empty() && ips[0].is_string()) {
               cluster_ip = ips[0].get<std::string>();
             }
             return std::vector<Json>{
-                Str(s, {"metadata", "name"}),
-                Str(s, {"spec", "type"}, "ClusterIP"),
+                JsonString(s, {"metadata", "name"}),
+                JsonString(s, {"spec", "type"}, "ClusterIP"),
                 OrNone(cluster_ip),
                 ServiceExternalIp(s, nullptr),
                 ports.empty() ? "<none>" : absl::StrJoin(ports, ","),
@@ -272,7 +259,7 @@ Printer StorageClassPrinter() {
            Col("ReclaimPolicy"), Col("VolumeBindingMode"),
            Col("AllowVolumeExpansion", "boolean"), Col("Age")},
           [](const Json& s, absl::Time now) {
-            std::string name = Str(s, {"metadata", "name"});
+            std::string name = JsonString(s, {"metadata", "name"});
             const Json& ann = Path(s, {"metadata", "annotations"});
             for (const char* key :
                  {"storageclass.kubernetes.io/is-default-class",
@@ -285,9 +272,9 @@ Printer StorageClassPrinter() {
             }
             return std::vector<Json>{
                 name,
-                Str(s, {"provisioner"}),
-                Str(s, {"reclaimPolicy"}, "Delete"),
-                Str(s, {"volumeBindingMode"}, "Immediate"),
+                JsonString(s, {"provisioner"}),
+                JsonString(s, {"reclaimPolicy"}, "Delete"),
+                JsonString(s, {"volumeBindingMode"}, "Immediate"),
                 Path(s, {"allowVolumeExpansion"}) == Json(true),
                 Age(s, now)};
           }};
@@ -301,7 +288,7 @@ Printer CsiNodePrinter() {
   return {
       {Col("Name", "string", 0, "name"), Col("Drivers", "integer"), Col("Age")},
       [](const Json& n, absl::Time now) {
-        return std::vector<Json>{Str(n, {"metadata", "name"}),
+        return std::vector<Json>{JsonString(n, {"metadata", "name"}),
                                  Count(Path(n, {"spec", "drivers"})),
                                  Age(n, now)};
       }};
@@ -311,8 +298,8 @@ Printer SecretPrinter() {
   return {{Col("Name", "string", 0, "name"), Col("Type"),
            Col("Data", "integer"), Col("Age")},
           [](const Json& s, absl::Time now) {
-            return std::vector<Json>{Str(s, {"metadata", "name"}),
-                                     Str(s, {"type"}, "Opaque"),
+            return std::vector<Json>{JsonString(s, {"metadata", "name"}),
+                                     JsonString(s, {"type"}, "Opaque"),
                                      Count(Path(s, {"data"})), Age(s, now)};
           }};
 }
@@ -322,7 +309,7 @@ Printer ConfigMapPrinter() {
       {Col("Name", "string", 0, "name"), Col("Data", "integer"), Col("Age")},
       [](const Json& s, absl::Time now) {
         return std::vector<Json>{
-            Str(s, {"metadata", "name"}),
+            JsonString(s, {"metadata", "name"}),
             Count(Path(s, {"data"})) + Count(Path(s, {"binaryData"})),
             Age(s, now)};
       }};
@@ -331,9 +318,9 @@ Printer ConfigMapPrinter() {
 Printer NamespacePrinter() {
   return {{Col("Name", "string", 0, "name"), Col("Status"), Col("Age")},
           [](const Json& s, absl::Time now) {
-            return std::vector<Json>{Str(s, {"metadata", "name"}),
-                                     Str(s, {"status", "phase"}, "Active"),
-                                     Age(s, now)};
+            return std::vector<Json>{
+                JsonString(s, {"metadata", "name"}),
+                JsonString(s, {"status", "phase"}, "Active"), Age(s, now)};
           }};
 }
 
@@ -343,13 +330,14 @@ Printer DeploymentPrinter() {
        Col("Up-to-date", "integer"), Col("Available", "integer"), Col("Age")},
       [](const Json& d, absl::Time now) {
         int64_t replicas = Path(d, {"spec", "replicas"}).is_number()
-                               ? Int(d, {"spec", "replicas"})
+                               ? JsonInt(d, {"spec", "replicas"})
                                : 1;
         return std::vector<Json>{
-            Str(d, {"metadata", "name"}),
-            absl::StrCat(Int(d, {"status", "readyReplicas"}), "/", replicas),
-            Int(d, {"status", "updatedReplicas"}),
-            Int(d, {"status", "availableReplicas"}), Age(d, now)};
+            JsonString(d, {"metadata", "name"}),
+            absl::StrCat(JsonInt(d, {"status", "readyReplicas"}), "/",
+                         replicas),
+            JsonInt(d, {"status", "updatedReplicas"}),
+            JsonInt(d, {"status", "availableReplicas"}), Age(d, now)};
       }};
 }
 
@@ -369,12 +357,12 @@ Printer DaemonSetPrinter() {
           }
         }
         return std::vector<Json>{
-            Str(d, {"metadata", "name"}),
-            Int(d, {"status", "desiredNumberScheduled"}),
-            Int(d, {"status", "currentNumberScheduled"}),
-            Int(d, {"status", "numberReady"}),
-            Int(d, {"status", "updatedNumberScheduled"}),
-            Int(d, {"status", "numberAvailable"}),
+            JsonString(d, {"metadata", "name"}),
+            JsonInt(d, {"status", "desiredNumberScheduled"}),
+            JsonInt(d, {"status", "currentNumberScheduled"}),
+            JsonInt(d, {"status", "numberReady"}),
+            JsonInt(d, {"status", "updatedNumberScheduled"}),
+            JsonInt(d, {"status", "numberAvailable"}),
             sel.empty() ? "<none>" : absl::StrJoin(sel, ","),
             Age(d, now)};
       }};
@@ -383,15 +371,17 @@ Printer DaemonSetPrinter() {
 Printer CrdPrinter() {
   return {{Col("Name", "string", 0, "name"), Col("Created At", "date")},
           [](const Json& c, absl::Time) {
-            return std::vector<Json>{Str(c, {"metadata", "name"}),
-                                     Str(c, {"metadata", "creationTimestamp"})};
+            return std::vector<Json>{
+                JsonString(c, {"metadata", "name"}),
+                JsonString(c, {"metadata", "creationTimestamp"})};
           }};
 }
 
 Printer DefaultPrinter() {
   return {{Col("Name", "string", 0, "name"), Col("Age")},
           [](const Json& o, absl::Time now) {
-            return std::vector<Json>{Str(o, {"metadata", "name"}), Age(o, now)};
+            return std::vector<Json>{JsonString(o, {"metadata", "name"}),
+                                     Age(o, now)};
           }};
 }
 
@@ -408,7 +398,7 @@ Printer CustomPrinter(const ResourceType& type) {
   }
   std::vector<PrinterColumn> columns = type.columns;
   p.cells = [columns](const Json& o, absl::Time now) {
-    std::vector<Json> cells{Str(o, {"metadata", "name"})};
+    std::vector<Json> cells{JsonString(o, {"metadata", "name"})};
     for (const PrinterColumn& c : columns) {
       std::vector<Json> found = EvalJsonPath(o, c.json_path);
       if (found.empty() || found[0].is_null()) {
@@ -562,21 +552,22 @@ std::vector<Json> EvalJsonPath(const Json& object, absl::string_view path) {
 }
 
 std::string PodStatusText(const Json& pod) {
-  std::string reason = Str(pod, {"status", "reason"});
-  if (reason.empty()) reason = Str(pod, {"status", "phase"}, "Pending");
+  std::string reason = JsonString(pod, {"status", "reason"});
+  if (reason.empty()) reason = JsonString(pod, {"status", "phase"}, "Pending");
   const Json& conds = Path(pod, {"status", "conditions"});
   bool initialized = false;
   bool ready_condition = false;
   if (conds.is_array()) {
     for (const Json& c : conds) {
-      std::string type = Str(c, {"type"});
-      if (type == "PodScheduled" && Str(c, {"reason"}) == "SchedulingGated") {
+      std::string type = JsonString(c, {"type"});
+      if (type == "PodScheduled" &&
+          JsonString(c, {"reason"}) == "SchedulingGated") {
         reason = "SchedulingGated";
       }
-      if (type == "Initialized" && Str(c, {"status"}) == "True") {
+      if (type == "Initialized" && JsonString(c, {"status"}) == "True") {
         initialized = true;
       }
-      if (type == "Ready" && Str(c, {"status"}) == "True") {
+      if (type == "Ready" && JsonString(c, {"status"}) == "True") {
         ready_condition = true;
       }
     }
@@ -587,16 +578,16 @@ std::string PodStatusText(const Json& pod) {
     for (size_t i = 0; i < inits.size(); ++i) {
       const Json& s = inits[i];
       const Json& term = Path(s, {"state", "terminated"});
-      if (term.is_object() && Int(term, {"exitCode"}) == 0) continue;
+      if (term.is_object() && JsonInt(term, {"exitCode"}) == 0) continue;
       if (Path(s, {"started"}) == Json(true)) continue;
       init_pending = true;
       if (term.is_object()) {
-        std::string r = Str(term, {"reason"});
-        reason = r.empty()
-                     ? absl::StrCat("Init:ExitCode:", Int(term, {"exitCode"}))
-                     : absl::StrCat("Init:", r);
+        std::string r = JsonString(term, {"reason"});
+        reason = r.empty() ? absl::StrCat("Init:ExitCode:",
+                                          JsonInt(term, {"exitCode"}))
+                           : absl::StrCat("Init:", r);
       } else {
-        std::string w = Str(s, {"state", "waiting", "reason"});
+        std::string w = JsonString(s, {"state", "waiting", "reason"});
         reason = !w.empty() && w != "PodInitializing"
                      ? absl::StrCat("Init:", w)
                      : absl::StrCat("Init:", i, "/", inits.size());
@@ -610,18 +601,18 @@ std::string PodStatusText(const Json& pod) {
     if (statuses.is_array()) {
       for (size_t i = statuses.size(); i-- > 0;) {
         const Json& s = statuses[i];
-        std::string w = Str(s, {"state", "waiting", "reason"});
+        std::string w = JsonString(s, {"state", "waiting", "reason"});
         const Json& term = Path(s, {"state", "terminated"});
         if (!w.empty()) {
           reason = w;
         } else if (term.is_object()) {
-          std::string r = Str(term, {"reason"});
+          std::string r = JsonString(term, {"reason"});
           if (!r.empty()) {
             reason = r;
-          } else if (Int(term, {"signal"}) != 0) {
-            reason = absl::StrCat("Signal:", Int(term, {"signal"}));
+          } else if (JsonInt(term, {"signal"}) != 0) {
+            reason = absl::StrCat("Signal:", JsonInt(term, {"signal"}));
           } else {
-            reason = absl::StrCat("ExitCode:", Int(term, {"exitCode"}));
+            reason = absl::StrCat("ExitCode:", JsonInt(term, {"exitCode"}));
           }
         } else if (Path(s, {"state", "running"}).is_object() &&
                    Path(s, {"ready"}) == Json(true)) {
@@ -634,8 +625,8 @@ std::string PodStatusText(const Json& pod) {
     }
   }
   if (Path(pod, {"metadata", "deletionTimestamp"}).is_string()) {
-    std::string phase = Str(pod, {"status", "phase"});
-    if (Str(pod, {"status", "reason"}) == "NodeLost") {
+    std::string phase = JsonString(pod, {"status", "phase"});
+    if (JsonString(pod, {"status", "reason"}) == "NodeLost") {
       reason = "Unknown";
     } else if (phase != "Succeeded" && phase != "Failed") {
       reason = "Terminating";

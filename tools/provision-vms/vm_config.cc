@@ -11,28 +11,9 @@
 #include "absl/strings/strip.h"
 #include "lib/net/ipv4.h"
 #include "lib/secrets/crypto.h"
-#include "re2/re2.h"
+#include "lib/yaml/yaml_scalar.h"
 
 namespace coldstart {
-namespace {
-
-// go-yaml writes plain scalars unless they would read as something else.
-std::string YamlScalar(const std::string& s) {
-  static const RE2 kPlain(R"([A-Za-z_./][A-Za-z0-9_./=+,@-]*)");
-  static const RE2 kSpecial(
-      R"((?i)(true|false|yes|no|on|off|y|n|null|~)|[-+]?[0-9.].*)");
-  if (!s.empty() && RE2::FullMatch(s, kPlain) && !RE2::FullMatch(s, kSpecial)) {
-    return s;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 std::string SchematicYaml(const coldstart::v1::ImageSpec& image) {
   std::vector<std::string> extensions(image.extensions().begin(),
@@ -47,13 +28,13 @@ std::string SchematicYaml(const coldstart::v1::ImageSpec& image) {
   if (!image.extra_kernel_args().empty()) {
     yaml += "    extraKernelArgs:\n";
     for (const auto& a : image.extra_kernel_args()) {
-      absl::StrAppend(&yaml, "        - ", YamlScalar(a), "\n");
+      absl::StrAppend(&yaml, "        - ", GoYamlScalar(a), "\n");
     }
   }
   if (!extensions.empty()) {
     yaml += "    systemExtensions:\n        officialExtensions:\n";
     for (const auto& e : extensions) {
-      absl::StrAppend(&yaml, "            - ", YamlScalar(e), "\n");
+      absl::StrAppend(&yaml, "            - ", GoYamlScalar(e), "\n");
     }
   }
   return yaml;
