@@ -114,8 +114,8 @@ absl::StatusOr<Secret> ToolRun::Credential(const CredentialSource& source) {
     return resolved.status();
   }
   if (credentials_noted_.insert(source.description).second) {
-    events_->Note(absl::StrCat("using ", source.description, " from ",
-                               resolved->source));
+    events_->Note(
+        absl::StrCat("using ", source.description, " from ", resolved->source));
   }
   return std::move(resolved->secret);
 }

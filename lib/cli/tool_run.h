@@ -26,8 +26,8 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <ostream>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
