@@ -257,7 +257,9 @@ TEST_F(SealKeystoreContractTest, EventsFileHasTheSteps) {
            ReadTestFile(dir_ + "/events.jsonl"), '\n', absl::SkipEmpty())) {
     const nlohmann::json record = nlohmann::json::parse(line);
     EXPECT_EQ(record["tool"], "seal-keystore");
-    if (record["event"] == "end") EXPECT_EQ(record["outcome"], "ok");
+    if (record["event"] == "end") {
+      EXPECT_EQ(record["outcome"], "ok");
+    }
     seen.insert({record.value("step", ""), record["event"]});
   }
   for (const char* step : {"seal-keystore", "seal --batch",

@@ -340,7 +340,9 @@ TEST_F(SealKeystoreFileTest,
 
 TEST_F(SealKeystoreFileTest, BatchRefusesACsiConfigWithoutVerification) {
   StoreCsiToken("kubernetes-csi@pve!csi=00000000-aaaa-bbbb-cccc-000000000000");
-  Outcome outcome = Run(Batch(Lab()));  // ca_file, no csi_insecure
+  v1::Cluster lab = Lab();  // ca_file (a private CA) ...
+  lab.mutable_spec()->mutable_proxmox()->clear_csi_insecure();  // ... alone
+  Outcome outcome = Run(Batch(lab));
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(outcome.status.message(), HasSubstr("lab-ca.pem"));
   EXPECT_THAT(outcome.status.message(),
