@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "lab/labd/lab.h"
 #include "lab/modules.h"
 #include "lib/base/status_macros.h"
 #include "lib/cli/cli.h"
+#include "lib/cli/command_line.h"
 
 ABSL_FLAG(std::string, spec, "", "Cluster spec with loopback addresses");
 ABSL_FLAG(std::string, workdir, "", "Work directory (logs, request logs)");
@@ -43,6 +43,19 @@ ABSL_FLAG(bool, list_modules, false, "Print the registered modules and exit");
 namespace coldstart::lab {
 namespace {
 
+constexpr absl::string_view kUsage =
+    "labd: the lab daemon (simulated Proxmox, Talos, Kubernetes, Headscale, "
+    "Image Factory, and real DNS servers on loopback).\n\n"
+    "  labd --spec FILE --workdir DIR [--time-scale X] [--faults FILE]\n"
+    "       [--ready-file FILE] [--admin HOST:PORT] [--any-port]\n"
+    "       [--modules echo,pve] [--module-opt MODULE.KEY=VALUE,...]\n"
+    "  labd --print-critical-path [--time-scale X]\n"
+    "  labd --list-modules\n\n"
+    "Runs until SIGTERM or SIGINT, then stops everything and exits 0.";
+constexpr absl::string_view kExitCodes =
+    "Exit codes: 0 stopped by a signal (or a listing printed), 1 the lab "
+    "could not start, 2 bad input or usage.";
+
 absl::Status RealMain(const LabOptions& options, const sigset_t& stop_signals) {
   ASSIGN_OR_RETURN(std::unique_ptr<Lab> lab, Lab::Create(options));
   RETURN_IF_ERROR(lab->Start());
@@ -57,10 +70,13 @@ absl::Status RealMain(const LabOptions& options, const sigset_t& stop_signals) {
 }  // namespace coldstart::lab
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = coldstart::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  const std::vector<std::string> positional = coldstart::ParseToolCommandLine(
+      argc, argv, "labd", coldstart::lab::kUsage, coldstart::lab::kExitCodes);
+  if (positional.size() > 1) {
+    std::cerr << "labd: unexpected argument '" << positional[1]
+              << "' (see --help)\n";
+    return coldstart::kExitBadInput;
+  }
 
   if (absl::GetFlag(FLAGS_list_modules)) {
     for (const auto& m : coldstart::lab::RegisteredModules()) {

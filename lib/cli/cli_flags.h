@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/cli/cli.h"
+#include "lib/cli/command_line.h"  // IWYU pragma: export
 
 ABSL_DECLARE_FLAG(std::string, in);
 ABSL_DECLARE_FLAG(std::string, state);
@@ -28,18 +29,6 @@ namespace coldstart {
 // The parsed common flags. InvalidArgument for a bad -o value or
 // contradictory flags.
 absl::StatusOr<CommonOptions> CommonOptionsFromFlags();
-
-// Parses a tool's command line the coldstart way and returns the positional
-// arguments, argv[0] first:
-// - the documented spellings with dashes parse ("--dry-run", see
-//   NormalizeFlagNames in lib/cli.h);
-// - --help prints `usage` and the flags defined in the tool's *_main.cc and
-//   in this file, then exits 0;
-// - an unknown flag or a bad flag value prints "TOOL: ..." to stderr and
-//   exits 2 (bad usage) before anything else happens.
-std::vector<std::string> ParseToolCommandLine(int argc, char** argv,
-                                              absl::string_view tool,
-                                              absl::string_view usage);
 
 }  // namespace coldstart
 

@@ -88,7 +88,7 @@ done
 status=0
 "$bin" --no-such-flag validate "$reference" 2> "$out/flag.stderr" > /dev/null || status=$?
 [ "$status" -eq 2 ] || fail "unknown flag: exit $status, want 2"
-grep -q 'unknown flag --no_such_flag' "$out/flag.stderr" || fail "unknown flag: $(cat "$out/flag.stderr")"
+grep -q 'unknown flag --no-such-flag' "$out/flag.stderr" || fail "unknown flag: $(cat "$out/flag.stderr")"
 status=0
 "$bin" --dry-run=maybe validate "$reference" 2> "$out/value.stderr" > /dev/null || status=$?
 [ "$status" -eq 2 ] || fail "bad flag value: exit $status, want 2"
