@@ -151,6 +151,17 @@ absl::string_view KeyTypeName(KeyType type) {
   return "unknown";
 }
 
+namespace {
+
+// A key block whose DER is not exactly one key of its label.
+absl::Status MalformedPemBlock(absl::string_view label) {
+  ERR_clear_error();
+  return absl::InvalidArgumentError(
+      absl::StrCat("malformed \"", label, "\" PEM block"));
+}
+
+}  // namespace
+
 absl::StatusOr<PublicKey> PublicKey::FromPem(absl::string_view pem) {
   ASSIGN_OR_RETURN(PemBlock block, PemDecodeFirst(pem));
   CBS cbs = CbsOf(block.der);
@@ -169,9 +180,7 @@ absl::StatusOr<PublicKey> PublicKey::FromPem(absl::string_view pem) {
         "\" is not a public key (want \"PUBLIC KEY\" or \"RSA PUBLIC KEY\")"));
   }
   if (pkey == nullptr || CBS_len(&cbs) != 0) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed \"", block.label, "\" PEM block"));
+    return MalformedPemBlock(block.label);
   }
   return KeyAccess::MakePublic(std::move(pkey));
 }
@@ -384,9 +393,7 @@ absl::StatusOr<PrivateKey> PrivateKey::FromPem(const Secret& pem) {
         "EC PRIVATE KEY or ED25519 PRIVATE KEY)"));
   }
   if (pkey == nullptr || CBS_len(&cbs) != 0) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed \"", block.label, "\" PEM block"));
+    return MalformedPemBlock(block.label);
   }
   return KeyAccess::MakePrivate(std::move(pkey));
 }
